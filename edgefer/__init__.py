@@ -1,0 +1,21 @@
+"""edgefer: facial-expression recognition (FER2013) trained, quantized and benchmarked for edge devices."""
+
+__version__ = "0.1.0"
+
+from edgefer.classes import FER2013_CLASSES, FERPLUS_CLASSES  # noqa: E402
+from edgefer.dataset import FERDataset, LoadReport  # noqa: E402
+from edgefer.errors import DataError, ModelError  # noqa: E402
+from edgefer.loading import load_dataset  # noqa: E402
+from edgefer.splits import DataSplits, split_dataset  # noqa: E402
+
+__all__ = [
+    "FER2013_CLASSES",
+    "FERPLUS_CLASSES",
+    "FERDataset",
+    "LoadReport",
+    "DataError",
+    "ModelError",
+    "load_dataset",
+    "split_dataset",
+    "DataSplits",
+]
