@@ -73,8 +73,8 @@ def apply_ferplus_labels(dataset: FERDataset, ferplus_path: Path) -> FERDataset:
     if len(mismatch):
         i = mismatch[0]
         raise DataError(
-            f"{ferplus_path}: line {rows[i] + 2}: Usage {usage[rows[i]]!r} differs from the image file's "
-            f"{dataset.usage[i]!r}; expected a row-aligned fer2013new.csv"
+            f"{ferplus_path}: line {rows[i] + 2}: Usage {str(usage[rows[i]])!r} differs from the image file's "
+            f"{str(dataset.usage[i])!r}; expected a row-aligned fer2013new.csv"
         )
     top = VOTE_TO_CLASS[np.argmax(votes[rows], axis=1)]
     has_name = named[rows]

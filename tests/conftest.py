@@ -1,0 +1,62 @@
+"""Shared fixtures: small generated FER2013 files in every form, and the real data when present."""
+
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+HEADER = "emotion,pixels,Usage"
+
+
+def real_data_dir() -> Path | None:
+    """EDGEFER_DATA, else ../shared/data/fer2013 beside the checkout; None when absent."""
+    candidate = Path(os.environ.get("EDGEFER_DATA", REPO.parent / "shared" / "data" / "fer2013"))
+    return candidate if candidate.exists() else None
+
+
+@pytest.fixture
+def real_data() -> Path:
+    path = real_data_dir()
+    if path is None:
+        pytest.skip("real FER2013 not found (set EDGEFER_DATA or place it at ../shared/data/fer2013)")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path_factory, monkeypatch):
+    """Every test gets its own parse cache so tests never see each other's (or the user's) entries."""
+    monkeypatch.setenv("EDGEFER_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
+def faces(n: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, size=(n, 48, 48), dtype=np.uint8)
+
+
+def csv_line(label, pixels: np.ndarray | str, usage: str) -> str:
+    text = pixels if isinstance(pixels, str) else " ".join(map(str, pixels.reshape(-1).tolist()))
+    return f"{label},{text},{usage}"
+
+
+def write_csv(path: Path, lines: list[str], header: str | None = HEADER) -> Path:
+    text = "\n".join(([header] if header else []) + lines) + "\n"
+    if path.suffix == ".gz":
+        with gzip.open(path, "wt", newline="") as f:
+            f.write(text)
+    else:
+        path.write_text(text)
+    return path
+
+
+@pytest.fixture
+def small_csv(tmp_path) -> tuple[Path, np.ndarray, np.ndarray, list[str]]:
+    """A valid 21-row CSV: 3 rows per class, Training and PublicTest mixed."""
+    images = faces(21)
+    labels = np.arange(21) % 7
+    usage = ["PublicTest" if i % 3 == 0 else "Training" for i in range(21)]
+    path = write_csv(tmp_path / "fer2013.csv", [csv_line(l, im, u) for l, im, u in zip(labels, images, usage)])
+    return path, images, labels, usage

@@ -1,0 +1,34 @@
+"""Checks against the real FER2013 files (skipped where they are absent; CI has them)."""
+
+import numpy as np
+import pytest
+
+from edgefer import load_dataset, split_dataset
+from edgefer.data_stats import dataset_stats
+
+pytestmark = pytest.mark.realdata
+
+# Per-class counts from the data folder's README.
+TRAINING = [3995, 436, 4097, 7215, 4830, 3171, 4965]
+PUBLIC_TEST = [467, 56, 496, 895, 653, 415, 607]
+
+
+def test_full_csv_counts_cache_and_quirks(real_data, tmp_path):
+    first = load_dataset(real_data / "fer2013.csv.gz", cache_dir=tmp_path)
+    assert first.counts_by_split()["Training"].tolist() == TRAINING
+    assert first.counts_by_split()["PublicTest"].tolist() == PUBLIC_TEST
+    second = load_dataset(real_data / "fer2013.csv.gz", cache_dir=tmp_path)
+    assert second.report.cache_hit
+    np.testing.assert_array_equal(first.images, second.images)
+    stats = dataset_stats(second)
+    assert stats.all_zero_images == 12
+    assert stats.duplicates.cross_split_rows == {"PublicTest": 280}
+    splits = split_dataset(second, seed=0)
+    assert len(splits.val) == int(sum(round(0.2 * n) for n in TRAINING)) and len(splits.test) == 3589
+
+
+def test_ferplus_relabelling(real_data, tmp_path):
+    ds = load_dataset(real_data, labels="ferplus", cache_dir=tmp_path)
+    assert ds.num_classes == 8
+    assert ds.report.dropped_reasons["no image name"] == 158
+    assert len(ds) + ds.report.dropped == 32298
