@@ -165,5 +165,73 @@ def data_sample(
     out.print(f"wrote {len(subset):,} faces to {output}", highlight=False)
 
 
+def _expand(value: str, choices: tuple[str, ...], every: str) -> list[str]:
+    if value == every:
+        return list(choices)
+    if value not in choices:
+        raise DataError(f"expected one of {', '.join(choices + (every,))}, got {value!r}")
+    return [value]
+
+
+@app.command("train")
+@user_errors
+def train_command(
+    data: Optional[Path] = typer.Option(None, "--data", help="FER2013 in any form `data info` reads. Default: the embedded sample."),
+    model: str = typer.Option("mobilenetv2", "--model", help="mobilenetv2, efficientnetb0, or all."),
+    mode: str = typer.Option("simple", "--mode", help="simple (frozen base + head), advanced (augmentation, then fine-tuning), or both."),
+    epochs: int = typer.Option(25, "--epochs", min=1, help="Epochs in all (advanced: head epochs + fine-tuning epochs)."),
+    img_size: int = typer.Option(224, "--img-size", help="Side the 48x48 face is resized to inside the model (96-224; down to 32 for quick tests)."),
+    weights: str = typer.Option("imagenet", "--weights", help="imagenet (Keras cache, downloads if missing), none (from scratch), or a no-top weights .h5."),
+    batch_size: int = typer.Option(64, "--batch-size", min=1),
+    labels: str = LABELS_OPT,
+    ferplus: Optional[Path] = FERPLUS_OPT,
+    out: Path = typer.Option(Path("runs"), "--out", help="Parent folder of the run folders."),
+    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue an interrupted run folder from its last checkpoint."),
+    seed: int = typer.Option(0, "--seed", help="Seeds the split, the batch order, augmentation and initialisation."),
+    learning_rate: float = typer.Option(1e-3, "--lr", help="Learning rate of the head phase."),
+    fine_tune_lr: float = typer.Option(1e-4, "--fine-tune-lr", help="Learning rate of the fine-tuning phase."),
+    head_epochs: Optional[int] = typer.Option(None, "--head-epochs", help="Advanced: epochs on the frozen base before fine-tuning (default: a fifth)."),
+    unfreeze: str = typer.Option("default", "--unfreeze", help="Advanced: top base layers to unfreeze: a number, 'all', or 'default' (about two blocks)."),
+    class_weights: bool = typer.Option(False, "--class-weights", help="Weight classes inversely to their frequency (Disgust is 1.5% of Training)."),
+    label_smoothing: float = typer.Option(0.0, "--label-smoothing", min=0.0, max=0.5),
+    no_feature_cache: bool = typer.Option(False, "--no-feature-cache", help="Simple mode: run the frozen base every epoch instead of caching its features (slow; for comparison)."),
+    cache_dir: Optional[Path] = CACHE_DIR_OPT,
+) -> None:
+    """Transfer learning with MobileNetV2 / EfficientNetB0; each run writes runs/<model>-<mode>[-N]/."""
+    from edgefer.config import TrainConfig
+    from edgefer.training import resume_run, train
+
+    if resume is not None:
+        results = [resume_run(resume)]
+    else:
+        from edgefer.backbones import BACKBONE_NAMES
+        from edgefer.config import MODES
+
+        results = []
+        for name in _expand(model, BACKBONE_NAMES, "all"):
+            for run_mode in _expand(mode, MODES, "both"):
+                config = TrainConfig(
+                    model=name, mode=run_mode, data=str(data) if data else None, labels=labels,
+                    ferplus=str(ferplus) if ferplus else None, epochs=epochs, img_size=img_size, weights=weights,
+                    batch_size=batch_size, learning_rate=learning_rate, fine_tune_learning_rate=fine_tune_lr,
+                    head_epochs=head_epochs, unfreeze=unfreeze, label_smoothing=label_smoothing,
+                    class_weights=class_weights, cache_features=not no_feature_cache, seed=seed, out=str(out),
+                    cache_dir=str(cache_dir) if cache_dir else None,
+                )
+                results.append(train(config))
+    out_console = stdout_console
+    table = Table(title="training summary")
+    for column in ("run", "model", "mode", "size", "weights", "val acc", "test acc", "epochs", "time"):
+        table.add_column(column)
+    for r in results:
+        row = r.summary_row()
+        table.add_row(row["run"], row["model"], row["mode"], str(row["img_size"]), row["weights"],
+                      f"{row['val_acc']:.2%}", f"{row['test_acc']:.2%} (n={row['test_n']:,})", str(row["epochs"]),
+                      f"{row['seconds']:.0f} s")
+    out_console.print(table)
+    if any(r.config.weights == "none" for r in results):
+        out_console.print("note: weights none = trained from scratch, no ImageNet weights", highlight=False)
+
+
 if __name__ == "__main__":
     app()

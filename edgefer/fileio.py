@@ -16,7 +16,9 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temp path in the target's folder; on success it replaces `path`, on error it is removed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix or ".tmp", dir=path.parent)
+    # Keep every suffix: Keras insists on names ending in .keras or .weights.h5.
+    stem, *_ = path.name.split(".", 1)
+    fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix="".join(path.suffixes) or ".tmp", dir=path.parent)
     os.close(fd)
     os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; final files get the usual permissions
     try:

@@ -1,0 +1,64 @@
+"""Registry of backbones: everything model building needs to know about one Keras application.
+
+Adding a backbone is one `BackboneSpec` entry: its constructor, the input scaling it expects
+(expressed as a Keras layer so it lives inside the model), the name of its ImageNet no-top weights
+file in the Keras cache, and how many top layers advanced mode unfreezes by default.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from edgefer.keras_env import import_keras
+
+KERAS_WEIGHTS_SIZES = (96, 128, 160, 192, 224)
+
+
+@dataclass(frozen=True)
+class BackboneSpec:
+    name: str
+    constructor: Callable  # keras.applications.X(input_shape=..., include_top=False, weights=...)
+    input_scaling: str  # human-readable; recorded in run.json and model metadata
+    scaling_layer: Callable[[], object] | None  # builds the layer mapping 0..255 to the backbone's range
+    imagenet_file: Callable[[int], str]  # weights file name in ~/.keras/models for an input size
+    default_unfreeze: int  # top layers unfrozen in advanced mode (about the last two blocks)
+
+
+def _mobilenet_file(size: int) -> str:
+    rows = size if size in KERAS_WEIGHTS_SIZES else 224
+    return f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_{rows}_no_top.h5"
+
+
+def _backbones() -> dict[str, BackboneSpec]:
+    keras = import_keras()
+    return {
+        "mobilenetv2": BackboneSpec(
+            name="mobilenetv2",
+            constructor=keras.applications.MobileNetV2,
+            input_scaling="x / 127.5 - 1 (MobileNetV2 expects [-1, 1])",
+            scaling_layer=lambda: keras.layers.Rescaling(1 / 127.5, offset=-1.0, name="scale_to_minus1_1"),
+            imagenet_file=_mobilenet_file,
+            default_unfreeze=30,
+        ),
+        "efficientnetb0": BackboneSpec(
+            name="efficientnetb0",
+            constructor=keras.applications.EfficientNetB0,
+            input_scaling="0..255 in; EfficientNetB0's own Rescaling + Normalization layers",
+            scaling_layer=None,
+            imagenet_file=lambda size: "efficientnetb0_notop.h5",
+            default_unfreeze=40,
+        ),
+    }
+
+
+BACKBONE_NAMES: tuple[str, ...] = ("mobilenetv2", "efficientnetb0")
+
+
+def get_backbone(name: str) -> BackboneSpec:
+    from edgefer.errors import ModelError
+
+    registry = _backbones()
+    if name not in registry:
+        raise ModelError(f"unknown model {name!r}; expected one of {', '.join(registry)}")
+    return registry[name]

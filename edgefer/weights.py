@@ -1,0 +1,69 @@
+"""Resolve `--weights imagenet|none|PATH` into a ready backbone, with clear errors instead of tracebacks.
+
+`imagenet` uses the Keras cache (~/.keras/models, or $KERAS_HOME/models) and downloads into it only
+when the file is missing (the user asked for ImageNet weights, so that is the one network access).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from edgefer.backbones import BackboneSpec
+from edgefer.errors import ModelError
+
+
+def keras_models_dir() -> Path:
+    return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models"
+
+
+def weights_description(weights: str) -> str:
+    if weights == "imagenet":
+        return "ImageNet (Keras applications)"
+    if weights == "none":
+        return "none: random initialisation, trained from scratch (no ImageNet weights)"
+    return f"file: {weights}"
+
+
+def build_base(spec: BackboneSpec, img_size: int, weights: str):
+    """The backbone without its top, with the requested weights loaded."""
+    shape = (img_size, img_size, 3)
+    if weights == "none":
+        return spec.constructor(input_shape=shape, include_top=False, weights=None)
+    if weights == "imagenet":
+        return _imagenet_base(spec, shape)
+    return _file_base(spec, shape, Path(weights))
+
+
+def _imagenet_base(spec: BackboneSpec, shape):
+    cached = keras_models_dir() / spec.imagenet_file(shape[0])
+    try:
+        return spec.constructor(input_shape=shape, include_top=False, weights="imagenet")
+    except Exception as error:  # Keras raises a bare Exception on fetch failure
+        if "fetch failure" not in str(error) and "URL" not in str(error) and cached.exists():
+            raise ModelError(f"{cached}: cached ImageNet weights do not load ({error}); delete the file") from None
+        raise ModelError(
+            f"ImageNet weights for {spec.name} are not cached and could not be downloaded ({_short(error)}).\n"
+            f"  Options: --weights none (train from scratch; results will say so),\n"
+            f"           --weights PATH (a Keras no-top weights .h5 for {spec.name}),\n"
+            f"           or place the file at {cached} (download it on a machine with network)."
+        ) from None
+
+
+def _file_base(spec: BackboneSpec, shape, path: Path):
+    if not path.is_file():
+        raise ModelError(f"{path}: weights file not found; expected 'imagenet', 'none' or a .h5 weights file")
+    base = spec.constructor(input_shape=shape, include_top=False, weights=None)
+    try:
+        base.load_weights(str(path))
+    except Exception as error:
+        raise ModelError(
+            f"{path}: cannot load as {spec.name} no-top weights ({_short(error)}); "
+            f"expected the Keras file {spec.imagenet_file(shape[0])} or weights saved from the same backbone"
+        ) from None
+    return base
+
+
+def _short(error: Exception) -> str:
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return text[:200]

@@ -1,0 +1,108 @@
+"""`edgefer train` end to end at tiny size: both models x both modes, run folder, resume, learning."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from edgefer import FERDataset
+from edgefer.config import TrainConfig
+from edgefer.npz_format import save_npz
+from edgefer.training import resume_run, train
+
+RUN_FILES = {"model.keras", "run.json", "history.csv", "curves.png", "confusion_matrix.png", "metrics.json"}
+
+
+def separable_faces(per_class: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Class k is a bright horizontal band at rows 6k..6k+5 on a noisy background: easy to tell apart."""
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(7), per_class)
+    images = rng.integers(0, 60, size=(len(labels), 48, 48)).astype(np.uint8)
+    for i, k in enumerate(labels):
+        images[i, 6 * k : 6 * k + 6, :] = 230
+    return images, labels
+
+
+@pytest.fixture(scope="module")
+def separable_npz(tmp_path_factory):
+    train_x, train_y = separable_faces(40, seed=1)
+    test_x, test_y = separable_faces(10, seed=2)
+    ds = FERDataset(
+        images=np.concatenate([train_x, test_x]),
+        labels=np.concatenate([train_y, test_y]),
+        usage=["Training"] * len(train_y) + ["PublicTest"] * len(test_y),
+    )
+    return save_npz(ds, tmp_path_factory.mktemp("data") / "separable.npz")
+
+
+def tiny(tmp_path, **overrides) -> TrainConfig:
+    settings = dict(img_size=32, weights="none", epochs=2, batch_size=32, out=str(tmp_path / "runs"), seed=0)
+    settings.update(overrides)
+    return TrainConfig(**settings)
+
+
+@pytest.mark.parametrize("model", ["mobilenetv2", "efficientnetb0"])
+@pytest.mark.parametrize("mode", ["simple", "advanced"])
+def test_run_folder_contents(tmp_path, model, mode):
+    result = train(tiny(tmp_path, model=model, mode=mode))
+    assert result.run_dir.name == f"{model}-{mode}"
+    assert {p.name for p in result.run_dir.iterdir()} == RUN_FILES  # checkpoints removed once complete
+    run = json.loads((result.run_dir / "run.json").read_text())
+    assert run["complete"] and run["classes"][0] == "Angry" and run["input"]["shape"] == [48, 48, 1]
+    assert run["config"]["model"] == model and run["config"]["mode"] == mode
+    assert "from scratch" in run["weights"] and run["versions"]["keras"]
+    metrics = json.loads((result.run_dir / "metrics.json").read_text())
+    assert metrics["test"]["n"] == 140 and len(metrics["test"]["per_class_recall"]) == 7
+    assert 0.0 <= metrics["test"]["macro_f1"] <= 1.0
+    with open(result.run_dir / "history.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["epoch"]) for r in rows] == [1, 2]
+    assert [r["phase"] for r in rows] == (["head", "head"] if mode == "simple" else ["head", "fine_tune"])
+
+
+def test_run_folders_are_numbered_never_overwritten(tmp_path):
+    first = train(tiny(tmp_path, epochs=1))
+    second = train(tiny(tmp_path, epochs=1))
+    assert (first.run_dir.name, second.run_dir.name) == ("mobilenetv2-simple", "mobilenetv2-simple-2")
+
+
+def test_learns_separable_data_well_above_chance(tmp_path, separable_npz):
+    config = tiny(tmp_path, data=str(separable_npz), mode="advanced", unfreeze="all", epochs=6, head_epochs=1,
+                  fine_tune_learning_rate=2e-3, batch_size=16)
+    result = train(config)
+    assert result.metrics["test"]["accuracy"] >= 0.6, result.metrics["test"]  # chance is 1/7
+
+
+class Interrupt(Exception):
+    pass
+
+
+def interrupt_at(epoch_to_stop):
+    import keras
+
+    class StopHere(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch + 1 == epoch_to_stop:
+                raise Interrupt()
+
+    return StopHere()
+
+
+@pytest.mark.parametrize("mode, stop_at", [("simple", 2), ("advanced", 2)])
+def test_resume_after_interruption_gives_the_same_result(tmp_path, mode, stop_at):
+    reference = train(tiny(tmp_path / "a", mode=mode, epochs=3, head_epochs=1))
+    with pytest.raises(Interrupt):
+        train(tiny(tmp_path / "b", mode=mode, epochs=3, head_epochs=1), callbacks=[interrupt_at(stop_at)])
+    run_dir = tmp_path / "b" / "runs" / f"mobilenetv2-{mode}"
+    assert (run_dir / "checkpoint" / "last.keras").exists() and not (run_dir / "model.keras").exists()
+    resumed = resume_run(run_dir)
+    assert resumed.epochs == 3
+    with open(run_dir / "history.csv") as f:
+        assert [int(r["epoch"]) for r in csv.DictReader(f)] == [1, 2, 3]
+    for split in ("validation", "test"):
+        assert resumed.metrics[split]["accuracy"] == pytest.approx(reference.metrics[split]["accuracy"], abs=0.03)
+    ref_hist = list(csv.DictReader(open(reference.run_dir / "history.csv")))
+    new_hist = list(csv.DictReader(open(run_dir / "history.csv")))
+    for a, b in zip(ref_hist, new_hist):
+        assert float(a["loss"]) == pytest.approx(float(b["loss"]), rel=0.02)
