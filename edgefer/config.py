@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 from edgefer.errors import ModelError
 
@@ -35,8 +35,6 @@ class TrainConfig:
     seed: int = 0
     out: str = "runs"
     cache_dir: str | None = None
-    distribute: bool = False
-    extra: dict = field(default_factory=dict)
 
     def validate(self) -> TrainConfig:
         from edgefer.backbones import BACKBONE_NAMES

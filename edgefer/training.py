@@ -70,6 +70,7 @@ class _State:
         self.best_epoch: int = saved.get("best_epoch", 0)
         self.history: list[dict] = saved.get("history", [])
         self.seconds: float = saved.get("seconds", 0.0)
+        self.feature_seconds: float | None = saved.get("feature_seconds")
 
     def save(self) -> None:
         write_json(self.path, {k: v for k, v in self.__dict__.items() if k != "path"})
@@ -129,7 +130,7 @@ class _Trainer:
         if path.exists():
             with np.load(path, allow_pickle=False) as saved:
                 return {k: saved[k] for k in saved.files}
-        features = {}
+        features, start = {}, time.perf_counter()
         for name in ("train", "val", "test"):
             split = getattr(self.splits, name)
             print(f"computing {self.config.model} features for {len(split):,} {name} faces (once)", flush=True)
@@ -137,6 +138,8 @@ class _Trainer:
             features[name] = self.fer.features.predict(batches, verbose=self._verbose())
         with atomic_path(path) as tmp, open(tmp, "wb") as f:
             np.savez(f, **features)
+        self.state.feature_seconds = round(time.perf_counter() - start, 1)
+        self.state.save()
         return features
 
     def _verbose(self) -> int:
@@ -217,7 +220,8 @@ class _Trainer:
     def checkpoint(self, model, phase: str, epoch: int, logs: dict) -> None:
         with atomic_path(self.ckpt / "last.keras") as tmp:
             model.save(tmp)
-        row = {"epoch": epoch + 1, "phase": phase, **{k: float(v) for k, v in logs.items()}}
+        row = {"epoch": epoch + 1, "phase": phase, **{k: float(v) for k, v in logs.items()},
+               "seconds": round(time.perf_counter() - self.epoch_start, 3)}
         self.state.history = [r for r in self.state.history if r["epoch"] < epoch + 1] + [row]
         if logs.get("val_accuracy", -1) > self.state.best_val:
             self.state.best_val, self.state.best_epoch = float(logs["val_accuracy"]), epoch + 1
@@ -281,6 +285,7 @@ class _Trainer:
             "backend": backend_name(),
             "versions": package_versions(),
             "wall_seconds": round(self.state.seconds, 1),
+            "feature_extraction_seconds": self.state.feature_seconds,
         })
 
 
@@ -288,6 +293,9 @@ def _Checkpoint(trainer: _Trainer, model, phase: str):
     keras = trainer.keras
 
     class Checkpoint(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            trainer.epoch_start = time.perf_counter()
+
         def on_epoch_end(self, epoch, logs=None):
             trainer.checkpoint(model, phase, epoch, logs or {})
 

@@ -106,3 +106,21 @@ def test_resume_after_interruption_gives_the_same_result(tmp_path, mode, stop_at
     new_hist = list(csv.DictReader(open(run_dir / "history.csv")))
     for a, b in zip(ref_hist, new_hist):
         assert float(a["loss"]) == pytest.approx(float(b["loss"]), rel=0.02)
+
+
+def test_cli_train_prints_summary_and_refuses_to_resume_a_complete_run(tmp_path):
+    from typer.testing import CliRunner
+
+    from edgefer.cli import app
+
+    runner = CliRunner()
+    out = tmp_path / "runs"
+    args = ["train", "--epochs", "1", "--img-size", "32", "--weights", "none", "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "training summary" in result.stdout and "from scratch" in result.stdout
+    assert (out / "mobilenetv2-simple" / "model.keras").exists()
+    again = runner.invoke(app, ["train", "--resume", str(out / "mobilenetv2-simple")])
+    assert again.exit_code == 2 and "this run is complete" in again.output
+    bad = runner.invoke(app, ["train", "--model", "resnet", "--out", str(out)])
+    assert bad.exit_code == 2 and "expected one of mobilenetv2, efficientnetb0, all" in bad.output
