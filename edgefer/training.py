@@ -118,6 +118,9 @@ class _Trainer:
                   "to train from scratch", flush=True)
         weights = self.config.weights if not self.state.epochs_done else "none"  # a checkpoint holds the weights
         self.fer = build_model(self.config, len(self.classes), weights=weights)
+        best = self.ckpt / "best.weights.h5"
+        if self.state.epochs_done and best.exists():  # resuming: the base's weights come from the checkpoint
+            self.fer.full.load_weights(best)
         self.use_features = self.config.mode == "simple" and self.config.cache_features
 
     def _compile(self, model, learning_rate: float) -> None:

@@ -124,3 +124,23 @@ def test_cli_train_prints_summary_and_refuses_to_resume_a_complete_run(tmp_path)
     assert again.exit_code == 2 and "this run is complete" in again.output
     bad = runner.invoke(app, ["train", "--model", "resnet", "--out", str(out)])
     assert bad.exit_code == 2 and "expected one of mobilenetv2, efficientnetb0, all" in bad.output
+
+
+def test_resume_keeps_the_given_base_weights(tmp_path):
+    """A resumed run rebuilds the model without downloading; the frozen base must come from the checkpoint."""
+    from edgefer.model import build_model
+    from edgefer.training import _Trainer
+
+    source = build_model(tiny(tmp_path), num_classes=7)
+    weights = tmp_path / "base.weights.h5"
+    source.base.save_weights(weights)
+    config = tiny(tmp_path, weights=str(weights), epochs=2)
+    with pytest.raises(Interrupt):
+        train(config, callbacks=[interrupt_at(1)])
+    weights.rename(tmp_path / "moved.weights.h5")  # resuming must not need the original file
+    trainer = _Trainer(config, tmp_path / "runs" / "mobilenetv2-simple")
+    trainer.load_data()
+    trainer.build()
+    for a, b in zip(source.base.get_weights(), trainer.fer.base.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert resume_run(trainer.run_dir).epochs == 2
