@@ -195,6 +195,7 @@ def train_command(
     class_weights: bool = typer.Option(False, "--class-weights", help="Weight classes inversely to their frequency (Disgust is 1.5% of Training)."),
     label_smoothing: float = typer.Option(0.0, "--label-smoothing", min=0.0, max=0.5),
     no_feature_cache: bool = typer.Option(False, "--no-feature-cache", help="Simple mode: run the frozen base every epoch instead of caching its features (slow; for comparison)."),
+    distribute: bool = typer.Option(False, "--distribute", help="Data-parallel over all local GPUs (TensorFlow MirroredStrategy / JAX DataParallel); --batch-size is per device."),
     cache_dir: Optional[Path] = CACHE_DIR_OPT,
 ) -> None:
     """Transfer learning with MobileNetV2 / EfficientNetB0; each run writes runs/<model>-<mode>[-N]/."""
@@ -216,7 +217,7 @@ def train_command(
                     batch_size=batch_size, learning_rate=learning_rate, fine_tune_learning_rate=fine_tune_lr,
                     head_epochs=head_epochs, unfreeze=unfreeze, label_smoothing=label_smoothing,
                     class_weights=class_weights, cache_features=not no_feature_cache, seed=seed, out=str(out),
-                    cache_dir=str(cache_dir) if cache_dir else None,
+                    cache_dir=str(cache_dir) if cache_dir else None, distribute=distribute,
                 )
                 results.append(train(config))
     out_console = stdout_console

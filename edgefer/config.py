@@ -35,6 +35,7 @@ class TrainConfig:
     seed: int = 0
     out: str = "runs"
     cache_dir: str | None = None
+    distribute: bool = False  # data-parallel over all local devices; batch_size is per replica
 
     def validate(self) -> TrainConfig:
         from edgefer.backbones import BACKBONE_NAMES

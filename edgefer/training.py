@@ -23,6 +23,7 @@ from edgefer.backbones import get_backbone
 from edgefer.cache import content_hash
 from edgefer.config import TrainConfig
 from edgefer.data_feed import make_batches, one_hot
+from edgefer.distribute import Distribution, local_distribution, single_device
 from edgefer.errors import ModelError
 from edgefer.evaluation import classification_metrics
 from edgefer.fileio import atomic_path, write_json, write_text
@@ -86,9 +87,11 @@ def _history_csv(history: list[dict]) -> str:
 
 
 class _Trainer:
-    def __init__(self, config: TrainConfig, run_dir: Path, callbacks=()):
+    def __init__(self, config: TrainConfig, run_dir: Path, callbacks=(), distribution: Distribution | None = None):
         self.keras = import_keras()
         self.config, self.run_dir, self.user_callbacks = config, run_dir, list(callbacks)
+        self.distribution = distribution or single_device()
+        self.batch_size = config.batch_size * self.distribution.replicas  # global batch
         self.ckpt = run_dir / CHECKPOINT_DIR
         self.ckpt.mkdir(exist_ok=True)
         self.state = _State(self.ckpt)
@@ -137,7 +140,7 @@ class _Trainer:
         for name in ("train", "val", "test"):
             split = getattr(self.splits, name)
             print(f"computing {self.config.model} features for {len(split):,} {name} faces (once)", flush=True)
-            batches = make_batches(split.images, self.y[name], batch_size=self.config.batch_size, shuffle=False)
+            batches = make_batches(split.images, self.y[name], batch_size=self.batch_size, shuffle=False)
             features[name] = self.fer.features.predict(batches, verbose=self._verbose())
         with atomic_path(path) as tmp, open(tmp, "wb") as f:
             np.savez(f, **features)
@@ -198,14 +201,14 @@ class _Trainer:
             return
         c = self.config
         if model is self.fer.head or model.name == self.fer.head.name:
-            train = make_batches(self.features["train"], self.y["train"], batch_size=c.batch_size, shuffle=True,
+            train = make_batches(self.features["train"], self.y["train"], batch_size=self.batch_size, shuffle=True,
                                  seed=c.seed, sample_weights=self.sample_weights, start_epoch=start)
             val = (self.features["val"], self.y["val"])
         else:
-            train = make_batches(self.splits.train.images, self.y["train"], batch_size=c.batch_size, shuffle=True,
+            train = make_batches(self.splits.train.images, self.y["train"], batch_size=self.batch_size, shuffle=True,
                                  seed=c.seed, augment=c.mode == "advanced", sample_weights=self.sample_weights,
                                  start_epoch=start)
-            val = make_batches(self.splits.val.images, self.y["val"], batch_size=c.batch_size, shuffle=False)
+            val = make_batches(self.splits.val.images, self.y["val"], batch_size=self.batch_size, shuffle=False)
         checkpoint = _Checkpoint(self, model, phase)
         print(f"phase {phase}: epochs {start + 1}..{last_epoch}", flush=True)
         model.fit(train, validation_data=val, initial_epoch=start, epochs=last_epoch,
@@ -262,7 +265,7 @@ class _Trainer:
         if self.use_features:
             probs = fer.head.predict(self.features[name], batch_size=256, verbose=0)
         else:
-            batches = make_batches(split.images, self.y[name], batch_size=self.config.batch_size, shuffle=False)
+            batches = make_batches(split.images, self.y[name], batch_size=self.batch_size, shuffle=False)
             probs = fer.full.predict(batches, verbose=0)
         return classification_metrics(split.labels, probs.argmax(axis=1), self.classes)
 
@@ -286,6 +289,8 @@ class _Trainer:
                      "train": len(self.splits.train), "val": len(self.splits.val), "test": len(self.splits.test)},
             "phase_epochs": self.config.phase_epochs,
             "backend": backend_name(),
+            "distribution": {"engine": self.distribution.engine, "devices": self.distribution.devices,
+                             "global_batch_size": self.batch_size},
             "versions": package_versions(),
             "wall_seconds": round(self.state.seconds, 1),
             "feature_extraction_seconds": self.state.feature_seconds,
@@ -308,12 +313,17 @@ def _Checkpoint(trainer: _Trainer, model, phase: str):
 def _run(config: TrainConfig, run_dir: Path, callbacks) -> RunResult:
     keras = import_keras()
     keras.utils.set_random_seed(config.seed)
-    trainer = _Trainer(config, run_dir, callbacks)
-    trainer.load_data()
-    trainer._write_run_json()
-    trainer.build()
-    trainer.run_phases()
-    return trainer.finish()
+    distribution = local_distribution() if config.distribute else single_device()
+    if config.distribute:
+        print(f"data-parallel over {distribution.replicas} device(s) with {distribution.engine}: "
+              f"{', '.join(distribution.devices)}", flush=True)
+    with distribution.scope():
+        trainer = _Trainer(config, run_dir, callbacks, distribution)
+        trainer.load_data()
+        trainer._write_run_json()
+        trainer.build()
+        trainer.run_phases()
+        return trainer.finish()
 
 
 def train(config: TrainConfig, callbacks=()) -> RunResult:
