@@ -223,7 +223,7 @@ def train_command(
     out_console = stdout_console
     table = Table(title="training summary")
     for column in ("run", "model", "mode", "size", "weights", "val acc", "test acc", "epochs", "time"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for r in results:
         row = r.summary_row()
         table.add_row(row["run"], row["model"], row["mode"], str(row["img_size"]), row["weights"],

@@ -1,0 +1,219 @@
+"""`export_run()`: convert a trained run to the chosen formats, check each against Keras, keep the good.
+
+Calibration faces come from the run's training split (stratified, never the test set); check
+faces from its validation split. Each artifact is written under a temporary name, verified
+(top-1 agreement >= 99% with Keras for float formats; accuracy within 1 pp of Keras for quantized
+ones) and only then renamed into place; a failing artifact goes to `rejected/` so no predictor
+picks it up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from edgefer import __version__
+from edgefer.artifact_meta import embed_onnx, embed_tflite
+from edgefer.errors import ModelError
+from edgefer.exporters import EXPORT_FORMATS, ExportFormat
+from edgefer.fileio import write_json
+from edgefer.loading import load_dataset
+from edgefer.run_dir import MODEL_FILE, RUN_FILE
+from edgefer.runners import open_runner
+from edgefer.splits import split_dataset, stratified_indices
+
+AGREEMENT_FLOOR = 0.99
+QUANTIZED_ACCURACY_DROP = 0.01
+
+
+@dataclass
+class ArtifactResult:
+    format: str
+    file: str | None
+    status: str  # "ok" | "failed"
+    size_mb: float = 0.0
+    agreement: float | None = None
+    accuracy: float | None = None
+    keras_accuracy: float | None = None
+    seconds: float = 0.0
+    reason: str = ""
+    meta: dict = field(default_factory=dict)
+
+
+@dataclass
+class RunSource:
+    run_dir: Path
+    model_path: Path
+    run: dict
+
+    @property
+    def classes(self) -> list[str]:
+        return self.run["classes"]
+
+    @property
+    def name(self) -> str:
+        return self.run_dir.name
+
+
+def resolve_run(source: Path) -> RunSource:
+    source = Path(source)
+    model_path = source / MODEL_FILE if source.is_dir() else source
+    run_file = model_path.parent / RUN_FILE
+    if not model_path.is_file():
+        raise ModelError(f"{source}: no {MODEL_FILE} here; expected a run folder from edgefer train or its model.keras")
+    if not run_file.is_file():
+        raise ModelError(f"{model_path}: no {RUN_FILE} beside it; export needs the run's classes and data split")
+    return RunSource(model_path.parent, model_path, json.loads(run_file.read_text()))
+
+
+def stratified_subset(labels: np.ndarray, n: int, seed: int) -> np.ndarray:
+    if n >= len(labels):
+        return np.arange(len(labels))
+    _, picked = stratified_indices(labels, n / len(labels), seed)
+    return picked
+
+
+def _faces(images: np.ndarray) -> np.ndarray:
+    return images[..., None]
+
+
+def artifact_meta(fmt: ExportFormat, runner, source: RunSource) -> dict:
+    meta = {
+        "format": fmt.name,
+        "description": fmt.description,
+        "classes": source.classes,
+        "label_source": source.run.get("label_source", "fer2013"),
+        "model": source.run["config"]["model"],
+        "img_size": source.run["config"]["img_size"],
+        "weights": source.run.get("weights"),
+        "run": source.name,
+        "edgefer_version": __version__,
+        "input": {"shape": [None, 48, 48, 1], "layout": "NHWC", "range": [0, 255],
+                  "meaning": "raw 48x48 grayscale face; resizing and scaling are inside the model"},
+    }
+    if hasattr(runner, "input"):
+        (in_scale, in_zero), (out_scale, out_zero) = runner.input["quantization"], runner.output["quantization"]
+        meta["input"].update(dtype=np.dtype(runner.input_dtype).name, scale=float(in_scale), zero_point=int(in_zero))
+        meta["output"] = {"dtype": np.dtype(runner.output_dtype).name, "scale": float(out_scale),
+                          "zero_point": int(out_zero), "meaning": "class probabilities"}
+    else:
+        meta["input"].update(dtype="float32", scale=1.0, zero_point=0)
+        meta["output"] = {"dtype": "float32", "scale": 1.0, "zero_point": 0, "meaning": "class probabilities"}
+    return meta
+
+
+def _write_artifact(fmt: ExportFormat, artifact, path: Path, meta: dict | None) -> None:
+    if isinstance(artifact, (bytes, bytearray)):
+        path.write_bytes(embed_tflite(bytes(artifact), meta) if meta else bytes(artifact))
+    else:
+        import onnx
+
+        if meta:
+            embed_onnx(artifact, meta)
+        onnx.save(artifact, path)
+
+
+def verify(path: Path, fmt: ExportFormat, faces: np.ndarray, labels: np.ndarray, keras_probs: np.ndarray) -> dict:
+    """Agreement with Keras and accuracy on the check faces, and whether the artifact passes."""
+    probs = open_runner(path).predict(faces)
+    if probs.shape != keras_probs.shape or not np.isfinite(probs).all():
+        return {"passed": False, "reason": f"output shape {probs.shape} or non-finite values", "agreement": 0.0,
+                "accuracy": 0.0}
+    predicted, reference = probs.argmax(1), keras_probs.argmax(1)
+    agreement = float((predicted == reference).mean())
+    accuracy, keras_accuracy = float((predicted == labels).mean()), float((reference == labels).mean())
+    if fmt.quantized:
+        passed = accuracy >= keras_accuracy - QUANTIZED_ACCURACY_DROP
+        reason = "" if passed else f"accuracy {accuracy:.1%} is more than 1 pp under Keras {keras_accuracy:.1%}"
+    else:
+        passed = agreement >= AGREEMENT_FLOOR
+        reason = "" if passed else f"top-1 agreement with Keras {agreement:.1%} < {AGREEMENT_FLOOR:.0%}"
+    return {"passed": passed, "reason": reason, "agreement": agreement, "accuracy": accuracy}
+
+
+def export_one(fmt: ExportFormat, model, source: RunSource, out: Path, calibration, check) -> ArtifactResult:
+    faces, labels, keras_probs = check
+    keras_accuracy = float((keras_probs.argmax(1) == labels).mean())
+    staging = out / ".staging"
+    staging.mkdir(parents=True, exist_ok=True)
+    temp = staging / fmt.filename
+    start = time.perf_counter()
+    try:
+        artifact = fmt.convert(model, calibration)
+        _write_artifact(fmt, artifact, temp, None)
+        meta = artifact_meta(fmt, open_runner(temp), source)
+        _write_artifact(fmt, artifact, temp, meta)
+        check_result = verify(temp, fmt, faces, labels, keras_probs)
+    except ModelError as error:
+        check_result, meta = {"passed": False, "reason": str(error), "agreement": None, "accuracy": None}, {}
+    except Exception as error:  # a converter failure is reported per format, not fatal to the others
+        reason = f"conversion failed: {type(error).__name__}: {str(error).splitlines()[0][:300] if str(error) else ''}"
+        check_result, meta = {"passed": False, "reason": reason, "agreement": None, "accuracy": None}, {}
+    final = out / fmt.filename if check_result["passed"] else out / "rejected" / fmt.filename
+    if temp.exists():
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(temp, final)
+    return ArtifactResult(
+        format=fmt.name, file=str(final) if final.exists() else None,
+        status="ok" if check_result["passed"] else "failed",
+        size_mb=final.stat().st_size / 1e6 if final.exists() else 0.0, agreement=check_result["agreement"],
+        accuracy=check_result["accuracy"], keras_accuracy=keras_accuracy, seconds=time.perf_counter() - start,
+        reason=check_result["reason"], meta=meta,
+    )
+
+
+def _data(source: RunSource, data: str | None, calib_samples: int, check_samples: int):
+    config = source.run["config"]
+    dataset = load_dataset(data if data is not None else config["data"], labels=config["labels"],
+                           ferplus=config.get("ferplus"), cache_dir=config.get("cache_dir"))
+    if list(dataset.classes) != source.classes:
+        raise ModelError(f"data classes {list(dataset.classes)} differ from the model's {source.classes}")
+    splits = split_dataset(dataset, val_fraction=config["val_fraction"], seed=config["seed"],
+                           test_split=config["test_split"])
+    calibration = _faces(splits.train.images[stratified_subset(splits.train.labels, calib_samples, config["seed"])])
+    check_rows = stratified_subset(splits.val.labels, check_samples, config["seed"] + 1)
+    return calibration, _faces(splits.val.images[check_rows]), splits.val.labels[check_rows]
+
+
+def export_run(source: Path, formats: list[str], *, out: Path | None = None, data: str | None = None,
+               calib_samples: int = 300, check_samples: int = 300) -> tuple[Path, list[ArtifactResult]]:
+    unknown = [f for f in formats if f not in EXPORT_FORMATS]
+    if unknown:
+        raise ModelError(f"unknown format(s) {', '.join(unknown)}; expected {', '.join(EXPORT_FORMATS)}")
+    run = resolve_run(source)
+    from edgefer.runners import KerasRunner
+
+    keras_model = KerasRunner(run.model_path)
+    calibration, faces, labels = _data(run, data, calib_samples, check_samples)
+    keras_probs = keras_model.predict(faces)
+    out = Path(out) if out else Path("export") / run.name
+    out.mkdir(parents=True, exist_ok=True)
+    results = [export_one(EXPORT_FORMATS[f], keras_model.model, run, out, calibration, (faces, labels, keras_probs))
+               for f in formats]
+    shutil.rmtree(out / ".staging", ignore_errors=True)
+    _write_sidecars(out, run, results, len(calibration), len(faces))
+    return out, results
+
+
+def _write_sidecars(out: Path, run: RunSource, results: list[ArtifactResult], n_calib: int, n_check: int) -> None:
+    write_json(out / "labels.json", {"classes": run.classes, "label_source": run.run.get("label_source", "fer2013")})
+    model_json = out / "model.json"
+    existing = json.loads(model_json.read_text()) if model_json.is_file() else {}
+    artifacts = existing.get("artifacts", {})
+    for r in results:
+        name = EXPORT_FORMATS[r.format].filename
+        if r.status == "ok":
+            artifacts[name] = {**r.meta, "check": {k: v for k, v in asdict(r).items() if k not in ("meta", "file")},
+                               "calibration_faces": n_calib, "check_faces": n_check}
+        else:
+            artifacts.pop(name, None)
+    write_json(model_json, {"classes": run.classes, "run": str(run.run_dir), "model": run.run["config"]["model"],
+                            "img_size": run.run["config"]["img_size"], "artifacts": artifacts})
+
+

@@ -1,0 +1,121 @@
+"""Registry of export formats: how each artifact is converted from the Keras model and checked.
+
+TFLite goes through `TFLiteConverter.from_keras_model` (Keras 3's `model.export` with a Resizing
+layer runs BatchNorm in training mode; see benchmarks/README.md). ONNX goes through
+`tf2onnx.convert.from_keras` at opset 17 with a dynamic batch dimension. int8 ONNX is
+onnxruntime static quantization (QOperator, uint8), the fast int8 form on CPUs.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+ONNX_OPSET = 17
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    name: str
+    filename: str
+    description: str
+    quantized: bool  # checked by accuracy against Keras (within 1 pp) rather than top-1 agreement
+    convert: Callable[[object, np.ndarray], bytes | object]  # (keras model, calibration faces) -> artifact
+
+
+def _tf():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    return tf
+
+
+def _converter(model):
+    tf = _tf()
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    return tf, converter
+
+
+def tflite_fp32(model, calibration) -> bytes:
+    return _converter(model)[1].convert()
+
+
+def tflite_fp16(model, calibration) -> bytes:
+    tf, converter = _converter(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.target_spec.supported_types = [tf.float16]
+    return converter.convert()
+
+
+def tflite_dynamic(model, calibration) -> bytes:
+    tf, converter = _converter(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    # Per-channel dense quantization gives FULLY_CONNECTED v12, which tflite-runtime 2.14 cannot load;
+    # per-tensor gives v9, which it loads (measured: same accuracy).
+    converter._experimental_disable_per_channel_quantization_for_dense_layers = True
+    return converter.convert()
+
+
+def tflite_int8(model, calibration) -> bytes:
+    tf, converter = _converter(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+
+    def representative():
+        for face in calibration:
+            yield [face[None].astype(np.float32)]
+
+    converter.representative_dataset = representative
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    # uint8 in: with 0..255 calibration data the input scale is 1.0 and the zero point 0,
+    # so raw pixels go straight in. uint8 out: probabilities with scale 1/256.
+    converter.inference_input_type = tf.uint8
+    converter.inference_output_type = tf.uint8
+    return converter.convert()
+
+
+def onnx_fp32(model, calibration):
+    tf = _tf()
+    import tf2onnx
+
+    signature = (tf.TensorSpec((None, 48, 48, 1), tf.float32, name="face"),)
+    proto, _ = tf2onnx.convert.from_keras(model, input_signature=signature, opset=ONNX_OPSET)
+    return proto
+
+
+def onnx_int8(model, calibration):
+    import onnx
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    class Faces(CalibrationDataReader):
+        def __init__(self, name):
+            self.items = iter([{name: face[None].astype(np.float32)} for face in calibration])
+
+        def get_next(self):
+            return next(self.items, None)
+
+    proto = onnx_fp32(model, calibration)
+    with tempfile.TemporaryDirectory() as tmp:
+        source, target = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
+        onnx.save(proto, source)
+        quantize_static(str(source), str(target), Faces(proto.graph.input[0].name), quant_format=QuantFormat.QOperator,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QUInt8, per_channel=True)
+        return onnx.load(str(target))
+
+
+EXPORT_FORMATS: dict[str, ExportFormat] = {
+    f.name: f
+    for f in (
+        ExportFormat("fp32", "model_fp32.tflite", "TFLite float32", False, tflite_fp32),
+        ExportFormat("fp16", "model_fp16.tflite", "TFLite float16 weights", False, tflite_fp16),
+        ExportFormat("dynamic", "model_dynamic.tflite", "TFLite dynamic-range int8 weights", True, tflite_dynamic),
+        ExportFormat("int8", "model_int8.tflite", "TFLite full-integer int8, uint8 in/out", True, tflite_int8),
+        ExportFormat("onnx", "model.onnx", f"ONNX float32, opset {ONNX_OPSET}, dynamic batch", False, onnx_fp32),
+        ExportFormat("onnx-int8", "model_int8.onnx", "ONNX int8 (ORT static, QOperator, uint8)", True, onnx_int8),
+    )
+}
+DEFAULT_FORMATS = ("int8", "onnx")

@@ -1,0 +1,120 @@
+"""Run an exported artifact on a batch of raw faces: TFLite (any runtime) or ONNX Runtime.
+
+Every runner takes uint8 faces `(N, 48, 48, 1)` and returns float probabilities `(N, classes)`,
+quantizing the input and dequantizing the output with the artifact's own parameters, so export
+verification, benchmarks and the predictor compare like with like.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from edgefer.errors import ModelError
+
+
+class TFLiteRunner:
+    def __init__(self, path: Path, num_threads: int | None = None, runtime: str | None = None):
+        from edgefer.litert import load_interpreter
+
+        try:
+            self.interpreter, self.runtime = load_interpreter(str(path), num_threads, prefer=runtime)
+        except (ValueError, RuntimeError) as error:
+            raise ModelError(f"{path}: not a loadable TFLite model ({error})") from None
+        self.input = self.interpreter.get_input_details()[0]
+        self.output = self.interpreter.get_output_details()[0]
+        self.batch = int(self.input["shape"][0])
+
+    @property
+    def input_dtype(self):
+        return self.input["dtype"]
+
+    @property
+    def output_dtype(self):
+        return self.output["dtype"]
+
+    def _quantize(self, faces: np.ndarray) -> np.ndarray:
+        dtype = self.input["dtype"]
+        if dtype == np.float32:
+            return faces.astype(np.float32)
+        scale, zero = self.input["quantization"]
+        if scale == 1.0 and zero == 0 and dtype == np.uint8:
+            return faces.astype(np.uint8)
+        info = np.iinfo(dtype)
+        return np.clip(np.round(faces / scale + zero), info.min, info.max).astype(dtype)
+
+    def _dequantize(self, values: np.ndarray) -> np.ndarray:
+        if self.output["dtype"] == np.float32:
+            return values
+        scale, zero = self.output["quantization"]
+        return (values.astype(np.float32) - zero) * scale
+
+    def _resize(self, n: int) -> None:
+        if n != self.batch:
+            self.interpreter.resize_tensor_input(self.input["index"], [n, 48, 48, 1])
+            self.interpreter.allocate_tensors()
+            self.input = self.interpreter.get_input_details()[0]
+            self.output = self.interpreter.get_output_details()[0]
+            self.batch = n
+
+    def predict(self, faces: np.ndarray, batch_size: int = 64) -> np.ndarray:
+        outputs = []
+        for start in range(0, len(faces), batch_size):
+            chunk = faces[start : start + batch_size]
+            self._resize(len(chunk))
+            self.interpreter.set_tensor(self.input["index"], self._quantize(chunk))
+            self.interpreter.invoke()
+            outputs.append(self._dequantize(self.interpreter.get_tensor(self.output["index"]).copy()))
+        return np.concatenate(outputs)
+
+
+class OnnxRunner:
+    def __init__(self, path: Path, num_threads: int | None = None):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        if num_threads:
+            options.intra_op_num_threads = num_threads
+            options.inter_op_num_threads = 1
+        try:
+            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as error:  # onnxruntime raises its own Fail/InvalidProtobuf types
+            raise ModelError(f"{path}: not a loadable ONNX model ({str(error).splitlines()[0][:200]})") from None
+        self.input_name = self.session.get_inputs()[0].name
+        self.runtime = "onnxruntime"
+
+    def predict(self, faces: np.ndarray, batch_size: int = 64) -> np.ndarray:
+        outputs = []
+        for start in range(0, len(faces), batch_size):
+            chunk = faces[start : start + batch_size].astype(np.float32)
+            outputs.append(self.session.run(None, {self.input_name: chunk})[0])
+        return np.concatenate(outputs)
+
+
+class KerasRunner:
+    def __init__(self, path: Path, num_threads: int | None = None):
+        from edgefer.keras_env import import_keras
+
+        keras = import_keras()
+        try:
+            self.model = keras.saving.load_model(path, safe_mode=True, compile=False)
+        except Exception as error:
+            raise ModelError(f"{path}: not a loadable Keras model ({str(error).splitlines()[0][:200]})") from None
+        self.runtime = f"keras-{keras.backend.backend()}"
+
+    def predict(self, faces: np.ndarray, batch_size: int = 64) -> np.ndarray:
+        return self.model.predict(faces.astype(np.float32), batch_size=batch_size, verbose=0)
+
+
+RUNNERS = {".tflite": TFLiteRunner, ".onnx": OnnxRunner, ".keras": KerasRunner}
+
+
+def open_runner(path: Path, num_threads: int | None = None):
+    path = Path(path)
+    runner = RUNNERS.get(path.suffix.lower())
+    if runner is None:
+        raise ModelError(f"{path}: unknown model type; expected one of {', '.join(RUNNERS)}")
+    if not path.is_file():
+        raise ModelError(f"{path}: no such model file")
+    return runner(path, num_threads)
