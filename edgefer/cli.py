@@ -234,5 +234,45 @@ def train_command(
         out_console.print("note: weights none = trained from scratch, no ImageNet weights", highlight=False)
 
 
+@app.command("export")
+@user_errors
+def export_command(
+    source: Path = typer.Argument(..., help="A run folder from `edgefer train` (or its model.keras)."),
+    int8: bool = typer.Option(False, "--int8", help="TFLite full-integer int8 with uint8 input/output (raw pixels in)."),
+    fp16: bool = typer.Option(False, "--fp16", help="TFLite with float16 weights."),
+    dynamic: bool = typer.Option(False, "--dynamic", help="TFLite dynamic-range (int8 weights, float activations)."),
+    fp32: bool = typer.Option(False, "--fp32", help="TFLite float32."),
+    onnx: bool = typer.Option(False, "--onnx", help="ONNX float32 (tf2onnx, opset 17, dynamic batch)."),
+    onnx_int8: bool = typer.Option(False, "--onnx-int8", help="ONNX int8 (onnxruntime static quantization)."),
+    all_formats: bool = typer.Option(False, "--all", help="Every format above."),
+    calib_samples: int = typer.Option(300, "--calib-samples", min=1, help="Training faces (stratified) used to calibrate int8."),
+    check_samples: int = typer.Option(300, "--check-samples", min=1, help="Validation faces each artifact is checked on."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Data for calibration and checks (default: the run's own)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output folder (default: export/<run-name>)."),
+) -> None:
+    """Quantized TFLite and ONNX artifacts, each checked against the Keras model before it is kept.
+
+    With no format flag: --int8 and --onnx. Artifacts failing their check go to OUT/rejected/.
+    """
+    from edgefer.export_run import export_run
+    from edgefer.exporters import DEFAULT_FORMATS, EXPORT_FORMATS
+
+    chosen = {"int8": int8, "fp16": fp16, "dynamic": dynamic, "fp32": fp32, "onnx": onnx, "onnx-int8": onnx_int8}
+    formats = list(EXPORT_FORMATS) if all_formats else [f for f in EXPORT_FORMATS if chosen[f]] or list(DEFAULT_FORMATS)
+    folder, results = export_run(source, formats, out=out, data=str(data) if data else None,
+                                 calib_samples=calib_samples, check_samples=check_samples)
+    table = Table(title=f"export to {folder}  (checked on {check_samples} validation faces against Keras)")
+    for column in ("format", "file", "size MB", "agreement", "accuracy (Keras)", "status"):
+        table.add_column(column, overflow="fold")
+    for r in results:
+        pct = lambda v: "-" if v is None else f"{v:.1%}"  # noqa: E731
+        status = "[green]ok[/]" if r.status == "ok" else f"[red]failed[/]: {r.reason}"
+        table.add_row(r.format, Path(r.file).name if r.file else "-", f"{r.size_mb:.2f}", pct(r.agreement),
+                      f"{pct(r.accuracy)} ({pct(r.keras_accuracy)})", status)
+    stdout_console.print(table)
+    if any(r.status != "ok" for r in results):
+        raise typer.Exit(1)
+
+
 if __name__ == "__main__":
     app()

@@ -3,12 +3,14 @@
 Calibration faces come from the run's training split (stratified, never the test set); check
 faces from its validation split. Each artifact is written under a temporary name, verified
 (top-1 agreement >= 99% with Keras for float formats; accuracy within 1 pp of Keras for quantized
-ones) and only then renamed into place; a failing artifact goes to `rejected/` so no predictor
+ones, or within one face when fewer than 100 faces are checked) and only then renamed into place; a failing artifact goes to `rejected/` so no predictor
 picks it up.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import shutil
@@ -129,8 +131,10 @@ def verify(path: Path, fmt: ExportFormat, faces: np.ndarray, labels: np.ndarray,
     agreement = float((predicted == reference).mean())
     accuracy, keras_accuracy = float((predicted == labels).mean()), float((reference == labels).mean())
     if fmt.quantized:
-        passed = accuracy >= keras_accuracy - QUANTIZED_ACCURACY_DROP
-        reason = "" if passed else f"accuracy {accuracy:.1%} is more than 1 pp under Keras {keras_accuracy:.1%}"
+        # 1 pp, but never less than one face: on fewer than 100 check faces 1 pp is below one face.
+        allowed = max(QUANTIZED_ACCURACY_DROP, 1 / len(labels))
+        passed = accuracy >= keras_accuracy - allowed - 1e-9
+        reason = "" if passed else f"accuracy {accuracy:.1%} is more than {allowed:.1%} under Keras {keras_accuracy:.1%}"
     else:
         passed = agreement >= AGREEMENT_FLOOR
         reason = "" if passed else f"top-1 agreement with Keras {agreement:.1%} < {AGREEMENT_FLOOR:.0%}"
@@ -145,7 +149,8 @@ def export_one(fmt: ExportFormat, model, source: RunSource, out: Path, calibrati
     temp = staging / fmt.filename
     start = time.perf_counter()
     try:
-        artifact = fmt.convert(model, calibration)
+        with contextlib.redirect_stdout(io.StringIO()):  # the converters print every captured tensor
+            artifact = fmt.convert(model, calibration)
         _write_artifact(fmt, artifact, temp, None)
         meta = artifact_meta(fmt, open_runner(temp), source)
         _write_artifact(fmt, artifact, temp, meta)

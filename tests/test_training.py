@@ -15,12 +15,13 @@ RUN_FILES = {"model.keras", "run.json", "history.csv", "curves.png", "confusion_
 
 
 def separable_faces(per_class: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Class k is a bright horizontal band at rows 6k..6k+5 on a noisy background: easy to tell apart."""
+    """Class k is a bright cross: rows and columns 6k..6k+5 on a noisy background: easy to tell apart."""
     rng = np.random.default_rng(seed)
     labels = np.repeat(np.arange(7), per_class)
     images = rng.integers(0, 60, size=(len(labels), 48, 48)).astype(np.uint8)
     for i, k in enumerate(labels):
         images[i, 6 * k : 6 * k + 6, :] = 230
+        images[i, :, 6 * k : 6 * k + 6] = 230
     return images, labels
 
 

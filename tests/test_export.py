@@ -1,0 +1,160 @@
+"""`edgefer export`: every format from a small trained model, checked, labelled, and safe on failure."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from edgefer.artifact_meta import read_meta, read_onnx_meta, read_tflite_meta
+from edgefer.cli import app
+from edgefer.config import TrainConfig
+from edgefer.errors import ModelError
+from edgefer.export_run import export_one, export_run, resolve_run, verify
+from edgefer.exporters import EXPORT_FORMATS, ExportFormat, tflite_fp32
+from edgefer.runners import OnnxRunner, TFLiteRunner
+from edgefer.training import train
+from test_training import separable_faces
+
+ALL = list(EXPORT_FORMATS)
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    """A MobileNetV2 that really separates 7 synthetic classes, so agreement checks mean something."""
+    from edgefer import FERDataset
+    from edgefer.npz_format import save_npz
+
+    root = tmp_path_factory.mktemp("export")
+    train_x, train_y = separable_faces(60, seed=1)
+    test_x, test_y = separable_faces(10, seed=2)
+    data = save_npz(FERDataset(images=np.concatenate([train_x, test_x]), labels=np.concatenate([train_y, test_y]),
+                               usage=["Training"] * len(train_y) + ["PublicTest"] * len(test_y)), root / "sep.npz")
+    config = TrainConfig(img_size=32, weights="none", mode="advanced", unfreeze="all", epochs=10, head_epochs=1,
+                         fine_tune_learning_rate=2e-3, batch_size=16, data=str(data), out=str(root / "runs"))
+    result = train(config)
+    assert result.metrics["validation"]["accuracy"] > 0.9  # the checks below need a model that discriminates
+    return result.run_dir
+
+
+@pytest.fixture(scope="module")
+def exported(trained_run, tmp_path_factory):
+    out = tmp_path_factory.mktemp("artifacts")
+    folder, results = export_run(trained_run, ALL, out=out, calib_samples=200, check_samples=84)
+    return folder, {r.format: r for r in results}
+
+
+def test_every_format_passes_its_check(exported):
+    folder, results = exported
+    assert set(results) == set(ALL)
+    for name, r in results.items():
+        assert r.status == "ok", (name, r.reason)
+        assert (folder / EXPORT_FORMATS[name].filename).is_file()
+        if EXPORT_FORMATS[name].quantized:
+            assert r.accuracy >= r.keras_accuracy - max(0.01, 1 / 84)  # 1 pp, at least one face
+        else:
+            assert r.agreement >= 0.99
+    assert not (folder / "rejected").exists() and not (folder / ".staging").exists()
+
+
+def test_files_load_in_their_runtimes_and_agree(exported, trained_run):
+    folder, _ = exported
+    faces = np.stack([separable_faces(2, seed=9)[0]])[0][..., None]
+    reference = TFLiteRunner(folder / "model_fp32.tflite").predict(faces)
+    for name in ("model_fp16.tflite", "model_dynamic.tflite", "model_int8.tflite"):
+        probs = TFLiteRunner(folder / name).predict(faces)
+        assert probs.shape == (14, 7)
+        assert (probs.argmax(1) == reference.argmax(1)).mean() >= 0.85
+    for name in ("model.onnx", "model_int8.onnx"):
+        runner = OnnxRunner(folder / name)
+        assert runner.session.get_inputs()[0].shape[0] in (None, "unk__0") or isinstance(
+            runner.session.get_inputs()[0].shape[0], str)  # dynamic batch dimension
+        assert runner.predict(faces).shape == (14, 7)
+    np.testing.assert_allclose(OnnxRunner(folder / "model.onnx").predict(faces), reference, atol=1e-4)
+
+
+def test_int8_takes_and_gives_uint8_with_raw_pixel_scale(exported):
+    folder, _ = exported
+    runner = TFLiteRunner(folder / "model_int8.tflite")
+    assert runner.input_dtype == np.uint8 and runner.output_dtype == np.uint8
+    assert runner.input["quantization"] == (1.0, 0)
+    meta = read_tflite_meta(folder / "model_int8.tflite")
+    assert meta["input"]["dtype"] == "uint8" and meta["input"]["scale"] == 1.0
+
+
+def test_labels_travel_inside_and_beside(exported):
+    folder, _ = exported
+    classes = ["Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral"]
+    for name in ("model_fp32.tflite", "model_fp16.tflite", "model_dynamic.tflite", "model_int8.tflite"):
+        assert read_tflite_meta(folder / name)["classes"] == classes
+    assert read_onnx_meta(folder / "model.onnx")["classes"] == classes
+    assert read_onnx_meta(folder / "model_int8.onnx")["classes"] == classes
+    assert json.loads((folder / "labels.json").read_text())["classes"] == classes
+    model_json = json.loads((folder / "model.json").read_text())
+    assert set(model_json["artifacts"]) == {f.filename for f in EXPORT_FORMATS.values()}
+    assert model_json["artifacts"]["model_int8.tflite"]["check"]["status"] == "ok"
+
+
+def test_size_ordering(exported):
+    folder, _ = exported
+    size = {p.name: p.stat().st_size for p in folder.iterdir()}
+    assert size["model_int8.tflite"] < size["model_fp16.tflite"] < size["model_fp32.tflite"]
+    assert size["model_int8.onnx"] < size["model.onnx"]
+
+
+def test_corrupted_artifacts_are_detected(exported, tmp_path):
+    folder, results = exported
+    truncated = tmp_path / "model_int8.tflite"
+    truncated.write_bytes((folder / "model_int8.tflite").read_bytes()[:50_000])
+    faces = separable_faces(3, seed=4)[0][..., None]
+    labels = np.repeat(np.arange(7), 3)
+    keras_probs = TFLiteRunner(folder / "model_fp32.tflite").predict(faces)
+    with pytest.raises(ModelError, match="not a loadable TFLite model"):
+        verify(truncated, EXPORT_FORMATS["int8"], faces, labels, keras_probs)
+    broken_onnx = tmp_path / "model.onnx"
+    broken_onnx.write_bytes(b"\x08\x07garbage")
+    with pytest.raises(ModelError, match="not a loadable ONNX model"):
+        verify(broken_onnx, EXPORT_FORMATS["onnx"], faces, labels, keras_probs)
+    shuffled = keras_probs[:, ::-1]  # a model whose outputs disagree with Keras
+    assert not verify(folder / "model_fp32.tflite", EXPORT_FORMATS["fp32"], faces, labels, shuffled)["passed"]
+
+
+def test_failing_artifact_is_rejected_not_left_in_place(trained_run, tmp_path):
+    import keras
+
+    source = resolve_run(trained_run)
+    model = keras.saving.load_model(source.model_path, safe_mode=True, compile=False)
+    faces = separable_faces(3, seed=4)[0][..., None].astype(np.float32)
+    labels = np.repeat(np.arange(7), 3)
+    probs = model.predict(faces, verbose=0)
+
+    def scrambled(m, calibration):
+        """A valid model whose class outputs are rotated by one: loads fine, disagrees with Keras."""
+        clone = keras.models.clone_model(m)
+        clone.set_weights(m.get_weights())
+        last = clone.get_layer("probabilities")
+        kernel, bias = last.get_weights()
+        last.set_weights([np.roll(kernel, 1, axis=1), np.roll(bias, 1)])
+        return tflite_fp32(clone, calibration)
+
+    bad_format = ExportFormat("fp32", "model_fp32.tflite", "scrambled", False, scrambled)
+    result = export_one(bad_format, model, source, tmp_path, faces[:5], (faces, labels, probs))
+    assert result.status == "failed" and "agreement" in result.reason
+    assert not (tmp_path / "model_fp32.tflite").exists() and (tmp_path / "rejected" / "model_fp32.tflite").exists()
+
+
+def test_cli_default_is_int8_and_onnx(trained_run, tmp_path):
+    out = tmp_path / "cli"
+    result = CliRunner().invoke(app, ["export", str(trained_run), "--out", str(out), "--calib-samples", "30",
+                                      "--check-samples", "30"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.glob("model*")) == ["model.json", "model.onnx", "model_int8.tflite"]
+    assert "int8" in result.stdout and "ok" in result.stdout
+    assert read_meta(out / "model_int8.tflite")["format"] == "int8"
+
+
+def test_cli_refuses_a_folder_without_a_run(tmp_path):
+    result = CliRunner().invoke(app, ["export", str(tmp_path)])
+    assert result.exit_code == 2 and "expected a run folder from edgefer train" in result.output
+    shutil.rmtree(tmp_path)
