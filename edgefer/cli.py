@@ -274,5 +274,51 @@ def export_command(
         raise typer.Exit(1)
 
 
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        values = []
+    if not values or min(values) < 1:
+        raise DataError(f"--threads {text!r}; expected positive integers separated by commas, e.g. 1,2")
+    return values
+
+
+@app.command("bench")
+@user_errors
+def bench_command(
+    paths: list[Path] = typer.Argument(..., help="A run folder (its model.keras + export/<run>/*), an export folder, or model files (.keras/.tflite/.onnx)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="FER2013 in any form. Default: the embedded sample (its 140 test faces)."),
+    split: str = typer.Option("PublicTest", "--split", help="Split to score on."),
+    threads: str = typer.Option("1,2", "--threads", help="Thread counts for the latency runs, comma-separated."),
+    runs: int = typer.Option(200, "--runs", min=1, help="Timed single-face inferences per thread count."),
+    warmup: int = typer.Option(20, "--warmup", min=0, help="Untimed inferences first."),
+    min_accuracy: Optional[float] = typer.Option(None, "--min-accuracy", help="Exit 1 if any artifact scores under this (0..1)."),
+    out: Path = typer.Option(Path("bench"), "--out", help="Folder for bench.json/.csv/.md and plots."),
+    input_size: Optional[int] = typer.Option(None, "--input-size", help="External models: their input side (the face is resized to it)."),
+    normalize: str = typer.Option("none", "--normalize", help="External models: 0_1, -1_1, imagenet or none."),
+    labels: Optional[str] = typer.Option(None, "--labels", help="External models: their class names in output order, comma-separated."),
+) -> None:
+    """Accuracy (batched) and batch-1 latency of every artifact on the same test faces, side by side."""
+    from edgefer.bench import BenchConfig, run_bench
+    from edgefer.bench_report import table, write_outputs
+    from edgefer.external import check_normalize, parse_labels
+
+    config = BenchConfig(paths=paths, data=str(data) if data else None, split=split, threads=_int_list(threads),
+                         runs=runs, warmup=warmup, min_accuracy=min_accuracy, out=out, input_size=input_size,
+                         normalize=check_normalize(normalize), labels=parse_labels(labels))
+    report = run_bench(config)
+    write_outputs(report, out)
+    stdout_console.print(table(report))
+    stdout_console.print(f"wrote {out}/bench.json, bench.csv, bench.md and plots", highlight=False)
+    failed = [a["name"] for a in report["artifacts"] if a["status"] != "ok"]
+    below = [a["name"] for a in report["artifacts"]
+             if min_accuracy is not None and a["status"] == "ok" and a["accuracy"] < min_accuracy]
+    if below:
+        console.print(f"[red]under --min-accuracy {min_accuracy:.2%}:[/] {', '.join(below)}")
+    if failed or below:
+        raise typer.Exit(1)
+
+
 if __name__ == "__main__":
     app()

@@ -9,45 +9,16 @@ from typer.testing import CliRunner
 
 from edgefer.artifact_meta import read_meta, read_onnx_meta, read_tflite_meta
 from edgefer.cli import app
-from edgefer.config import TrainConfig
 from edgefer.errors import ModelError
-from edgefer.export_run import export_one, export_run, resolve_run, verify
+from edgefer.export_run import export_one, resolve_run, verify
 from edgefer.exporters import EXPORT_FORMATS, ExportFormat, tflite_fp32
 from edgefer.runners import OnnxRunner, TFLiteRunner
-from edgefer.training import train
-from test_training import separable_faces
-
-ALL = list(EXPORT_FORMATS)
-
-
-@pytest.fixture(scope="module")
-def trained_run(tmp_path_factory):
-    """A MobileNetV2 that really separates 7 synthetic classes, so agreement checks mean something."""
-    from edgefer import FERDataset
-    from edgefer.npz_format import save_npz
-
-    root = tmp_path_factory.mktemp("export")
-    train_x, train_y = separable_faces(60, seed=1)
-    test_x, test_y = separable_faces(10, seed=2)
-    data = save_npz(FERDataset(images=np.concatenate([train_x, test_x]), labels=np.concatenate([train_y, test_y]),
-                               usage=["Training"] * len(train_y) + ["PublicTest"] * len(test_y)), root / "sep.npz")
-    config = TrainConfig(img_size=32, weights="none", mode="advanced", unfreeze="all", epochs=10, head_epochs=1,
-                         fine_tune_learning_rate=2e-3, batch_size=16, data=str(data), out=str(root / "runs"))
-    result = train(config)
-    assert result.metrics["validation"]["accuracy"] > 0.9  # the checks below need a model that discriminates
-    return result.run_dir
-
-
-@pytest.fixture(scope="module")
-def exported(trained_run, tmp_path_factory):
-    out = tmp_path_factory.mktemp("artifacts")
-    folder, results = export_run(trained_run, ALL, out=out, calib_samples=200, check_samples=84)
-    return folder, {r.format: r for r in results}
+from conftest import separable_faces
 
 
 def test_every_format_passes_its_check(exported):
     folder, results = exported
-    assert set(results) == set(ALL)
+    assert set(results) == set(EXPORT_FORMATS)
     for name, r in results.items():
         assert r.status == "ok", (name, r.reason)
         assert (folder / EXPORT_FORMATS[name].filename).is_file()

@@ -1,0 +1,122 @@
+"""`edgefer bench` on a tiny exported model: table rows, JSON schema, floor flag, external models, timings."""
+
+import json
+import time
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from conftest import separable_faces
+from edgefer import FERDataset
+from edgefer.bench_worker import latency_stats, time_single
+from edgefer.cli import app
+from edgefer.exporters import tflite_fp32
+from edgefer.npz_format import save_npz
+
+runner = CliRunner()
+FAST = ["--runs", "20", "--warmup", "2", "--threads", "1,2"]
+
+
+@pytest.fixture(scope="module")
+def test_faces(tmp_path_factory):
+    """The same kind of faces the fixture model was trained on, as a PublicTest-only dataset."""
+    images, labels = separable_faces(10, seed=7)
+    return save_npz(FERDataset(images=images, labels=labels, usage=["PublicTest"] * len(labels)),
+                    tmp_path_factory.mktemp("bench") / "faces.npz")
+
+
+@pytest.fixture(scope="module")
+def benched(exported, test_faces, tmp_path_factory):
+    folder, _ = exported
+    out = tmp_path_factory.mktemp("bench_out")
+    result = runner.invoke(app, ["bench", str(folder / "model_int8.tflite"), str(folder / "model.onnx"),
+                                 "--data", str(test_faces), "--out", str(out), *FAST])
+    return result, out
+
+
+def test_table_has_a_row_per_artifact(benched):
+    result, _ = benched
+    assert result.exit_code == 0, result.output
+    for name in ("model_int8.tflite", "model.onnx", "accuracy", "p50 ms 1t", "p99 ms 2t", "FPS"):
+        assert name in result.stdout
+
+
+def test_json_schema_and_files(benched):
+    _, out = benched
+    report = json.loads((out / "bench.json").read_text())
+    assert report["n"] == 70 and report["split"] == "PublicTest" and report["threads"] == [1, 2]
+    assert {"cpu", "cores", "os", "python"} <= set(report["machine"])
+    names = [a["name"] for a in report["artifacts"]]
+    assert names == ["model_int8.tflite", "model.onnx"]
+    for a in report["artifacts"]:
+        assert a["status"] == "ok" and a["accuracy"] > 0.8  # the fixture model separates these faces
+        assert set(a["latency"]) == {"1", "2"}
+        for stats in a["latency"].values():
+            assert stats["runs"] == 20 and 0 < stats["p50_ms"] <= stats["p90_ms"] <= stats["p99_ms"]
+        assert a["runtime"] in ("ai-edge-litert", "onnxruntime") and a["runtime_version"] != "unknown"
+        assert np.array(a["confusion_matrix"]).shape == (7, 7) and np.array(a["confusion_matrix"]).sum() == 70
+        assert a["size_mb"] > 0 and a["load_seconds"] > 0 and a["peak_rss_mb"] > 0
+        assert a["throughput"]["faces_per_s"] > 0
+    for name in ("bench.csv", "bench.md", "accuracy_vs_latency.png", "confusion_model_int8_tflite.png"):
+        assert (out / name).is_file()
+
+
+def test_min_accuracy_floor_sets_exit_code(exported, test_faces, tmp_path):
+    folder, _ = exported
+    args = ["bench", str(folder / "model_int8.tflite"), "--data", str(test_faces), "--out", str(tmp_path), *FAST]
+    assert runner.invoke(app, args + ["--min-accuracy", "0.5"]).exit_code == 0
+    failing = runner.invoke(app, args + ["--min-accuracy", "0.999"])
+    assert failing.exit_code == 1 and "under --min-accuracy" in failing.output
+
+
+def test_external_model_with_another_label_order(trained_run, test_faces, tmp_path):
+    """A model whose outputs come in a rotated class order scores the same once --labels says so."""
+    import keras
+
+    model = keras.saving.load_model(trained_run / "model.keras", safe_mode=True, compile=False)
+    last = model.get_layer("probabilities")
+    kernel, bias = last.get_weights()
+    last.set_weights([np.roll(kernel, 1, axis=1), np.roll(bias, 1)])  # output j is our class j-1
+    path = tmp_path / "foreign.tflite"
+    path.write_bytes(tflite_fp32(model, None))  # no edgefer metadata: an external model
+    classes = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+    rotated = ",".join(np.roll(classes, 1))
+    base = ["bench", str(path), "--data", str(test_faces), *FAST, "--input-size", "48", "--normalize", "none"]
+    good = runner.invoke(app, base + ["--labels", rotated, "--out", str(tmp_path / "a")])
+    naive = runner.invoke(app, base + ["--labels", ",".join(classes), "--out", str(tmp_path / "b")])
+    assert good.exit_code == 0, good.output
+    acc_good = json.loads((tmp_path / "a" / "bench.json").read_text())["artifacts"][0]["accuracy"]
+    acc_naive = json.loads((tmp_path / "b" / "bench.json").read_text())["artifacts"][0]["accuracy"]
+    assert acc_good > 0.8 and acc_naive < 0.3
+    missing = runner.invoke(app, ["bench", str(path), "--data", str(test_faces), "--out", str(tmp_path / "c")])
+    assert missing.exit_code == 2 and "not an edgefer artifact" in missing.output
+
+
+def test_external_model_gets_resized_and_normalised_input(test_faces, tmp_path):
+    import keras
+
+    inputs = keras.Input((64, 64, 3))
+    x = keras.layers.GlobalAveragePooling2D()(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(7, activation="softmax")(x))
+    path = tmp_path / "rgb64.tflite"
+    path.write_bytes(tflite_fp32(model, None))
+    result = runner.invoke(app, ["bench", str(path), "--data", str(test_faces), *FAST, "--input-size", "64",
+                                 "--normalize", "-1_1", "--labels", "Angry,Disgust,Fear,Happy,Sad,Surprise,Neutral",
+                                 "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "o" / "bench.json").read_text())["artifacts"][0]["status"] == "ok"
+
+
+def test_latency_statistics_come_from_real_timings():
+    class Sleeper:
+        calls = 0
+
+        def predict(self, face, batch_size=1):
+            Sleeper.calls += 1
+            time.sleep(0.003)
+
+    samples = time_single(Sleeper(), np.zeros((1, 48, 48, 1), np.uint8), runs=15, warmup=3)
+    stats = latency_stats(samples)
+    assert Sleeper.calls == 18 and stats["runs"] == 15
+    assert 3.0 <= stats["p50_ms"] < 50 and stats["min_ms"] >= 3.0
