@@ -23,7 +23,7 @@ from edgefer.errors import DataError, ModelError
 from edgefer.evaluation import classification_metrics
 from edgefer.external import ExternalSpec
 from edgefer.loading import load_dataset
-from edgefer.run_dir import MODEL_FILE, RUN_FILE
+from edgefer.run_dir import RUN_FILE
 
 ARTIFACT_SUFFIXES = (".keras", ".tflite", ".onnx")
 
