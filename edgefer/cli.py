@@ -242,6 +242,7 @@ def export_command(
     fp16: bool = typer.Option(False, "--fp16", help="TFLite with float16 weights."),
     dynamic: bool = typer.Option(False, "--dynamic", help="TFLite dynamic-range (int8 weights, float activations)."),
     fp32: bool = typer.Option(False, "--fp32", help="TFLite float32."),
+    int16x8: bool = typer.Option(False, "--int16x8", help="TFLite int8 weights + int16 activations: the remedy when int8 collapses (EfficientNet)."),
     onnx: bool = typer.Option(False, "--onnx", help="ONNX float32 (tf2onnx, opset 17, dynamic batch)."),
     onnx_int8: bool = typer.Option(False, "--onnx-int8", help="ONNX int8 (onnxruntime static quantization)."),
     all_formats: bool = typer.Option(False, "--all", help="Every format above."),
@@ -257,7 +258,8 @@ def export_command(
     from edgefer.export_run import export_run
     from edgefer.exporters import DEFAULT_FORMATS, EXPORT_FORMATS
 
-    chosen = {"int8": int8, "fp16": fp16, "dynamic": dynamic, "fp32": fp32, "onnx": onnx, "onnx-int8": onnx_int8}
+    chosen = {"int8": int8, "int16x8": int16x8, "fp16": fp16, "dynamic": dynamic, "fp32": fp32, "onnx": onnx,
+              "onnx-int8": onnx_int8}
     formats = list(EXPORT_FORMATS) if all_formats else [f for f in EXPORT_FORMATS if chosen[f]] or list(DEFAULT_FORMATS)
     folder, results = export_run(source, formats, out=out, data=str(data) if data else None,
                                  calib_samples=calib_samples, check_samples=check_samples)

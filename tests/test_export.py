@@ -33,7 +33,7 @@ def test_files_load_in_their_runtimes_and_agree(exported, trained_run):
     folder, _ = exported
     faces = np.stack([separable_faces(2, seed=9)[0]])[0][..., None]
     reference = TFLiteRunner(folder / "model_fp32.tflite").predict(faces)
-    for name in ("model_fp16.tflite", "model_dynamic.tflite", "model_int8.tflite"):
+    for name in ("model_fp16.tflite", "model_dynamic.tflite", "model_int8.tflite", "model_int16x8.tflite"):
         probs = TFLiteRunner(folder / name).predict(faces)
         assert probs.shape == (14, 7)
         assert (probs.argmax(1) == reference.argmax(1)).mean() >= 0.85
@@ -57,7 +57,8 @@ def test_int8_takes_and_gives_uint8_with_raw_pixel_scale(exported):
 def test_labels_travel_inside_and_beside(exported):
     folder, _ = exported
     classes = ["Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral"]
-    for name in ("model_fp32.tflite", "model_fp16.tflite", "model_dynamic.tflite", "model_int8.tflite"):
+    for name in ("model_fp32.tflite", "model_fp16.tflite", "model_dynamic.tflite", "model_int8.tflite",
+                 "model_int16x8.tflite"):
         assert read_tflite_meta(folder / name)["classes"] == classes
     assert read_onnx_meta(folder / "model.onnx")["classes"] == classes
     assert read_onnx_meta(folder / "model_int8.onnx")["classes"] == classes
