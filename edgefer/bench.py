@@ -121,8 +121,16 @@ def _run_worker(job: dict, workdir: Path) -> dict:
     return json.loads(result_file.read_text())
 
 
-def bench_artifact(path: Path, prepared, labels, classes, config: BenchConfig, workdir: Path) -> dict:
-    row = {"name": path.name, "path": str(path), "format": path.suffix.lstrip("."),
+def display_names(paths: list[Path]) -> list[str]:
+    """File names, prefixed by their folder where two artifacts share a name (two runs' model.onnx)."""
+    counts = {}
+    for p in paths:
+        counts[p.name] = counts.get(p.name, 0) + 1
+    return [f"{p.parent.name}/{p.name}" if counts[p.name] > 1 else p.name for p in paths]
+
+
+def bench_artifact(path: Path, prepared, labels, classes, config: BenchConfig, workdir: Path, name: str) -> dict:
+    row = {"name": name, "path": str(path), "format": path.suffix.lstrip("."),
            "size_mb": path.stat().st_size / 1e6}
     inputs, class_map, kind = prepared
     np.save(workdir / "inputs.npy", inputs)
@@ -150,8 +158,8 @@ def run_bench(config: BenchConfig) -> dict:
     prepared = [prepare(path, test.images, dataset.classes, config) for path in artifacts]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for path, inputs in zip(artifacts, prepared):
-            row = bench_artifact(path, inputs, test.labels, dataset.classes, config, Path(tmp))
+        for path, inputs, name in zip(artifacts, prepared, display_names(artifacts)):
+            row = bench_artifact(path, inputs, test.labels, dataset.classes, config, Path(tmp), name)
             rows.append(row)
             done = f"accuracy {row['accuracy']:.2%}" if row["status"] == "ok" else row.get("error", "")
             print(f"  {row['name']}: {row['status']}, {done}", file=sys.stderr, flush=True)

@@ -101,7 +101,7 @@ def write_outputs(report: dict, out: Path) -> list[Path]:
         written.append(out / "accuracy_vs_latency.png")
     for a in ok:
         names = report["classes"] + (["(other)"] if len(a["confusion_matrix"]) > len(report["classes"]) else [])
-        path = out / f"confusion_{a['name'].replace('.', '_')}.png"
+        path = out / f"confusion_{a['name'].replace('.', '_').replace('/', '__')}.png"
         plot_confusion(np.array(a["confusion_matrix"]), names, path,
                        f"{a['name']}: accuracy {a['accuracy']:.1%} on {report['split']}")
         written.append(path)

@@ -108,6 +108,13 @@ def test_external_model_gets_resized_and_normalised_input(test_faces, tmp_path):
     assert json.loads((tmp_path / "o" / "bench.json").read_text())["artifacts"][0]["status"] == "ok"
 
 
+def test_same_file_names_from_two_folders_stay_apart(tmp_path):
+    from edgefer.bench import display_names
+
+    paths = [tmp_path / "a" / "model.onnx", tmp_path / "b" / "model.onnx", tmp_path / "a" / "model_int8.tflite"]
+    assert display_names(paths) == ["a/model.onnx", "b/model.onnx", "model_int8.tflite"]
+
+
 def test_latency_statistics_come_from_real_timings():
     class Sleeper:
         calls = 0
