@@ -32,3 +32,18 @@ def test_ferplus_relabelling(real_data, tmp_path):
     assert ds.num_classes == 8
     assert ds.report.dropped_reasons["no image name"] == 158
     assert len(ds) + ds.report.dropped == 32298
+
+
+def test_training_follows_the_ferplus_class_list(real_data, tmp_path):
+    """The embedded sample keeps its source rows, so the real fer2013new.csv labels it: 8 classes end to end."""
+    import json
+
+    from edgefer.config import TrainConfig
+    from edgefer.training import train
+
+    config = TrainConfig(labels="ferplus", ferplus=str(real_data / "fer2013new.csv.gz"), epochs=1, img_size=32,
+                         weights="none", out=str(tmp_path / "runs"))
+    result = train(config)
+    run = json.loads((result.run_dir / "run.json").read_text())
+    assert run["classes"][-1] == "Contempt" and len(run["classes"]) == 8 and run["label_source"] == "ferplus"
+    assert len(result.metrics["test"]["per_class_recall"]) == 8
