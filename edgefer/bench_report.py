@@ -67,10 +67,9 @@ def csv_text(report: dict) -> str:
 
 
 def plot_accuracy_latency(report: dict, path: Path) -> None:
-    from edgefer.data_plots import _pyplot
-    from edgefer.train_plots import _save
+    from edgefer.plotting import pyplot, save_figure
 
-    plt = _pyplot()
+    plt = pyplot()
     thread = str(report["threads"][0])
     fig, ax = plt.subplots(figsize=(8, 5), layout="constrained")
     for a in (a for a in report["artifacts"] if a["status"] == "ok"):
@@ -83,8 +82,7 @@ def plot_accuracy_latency(report: dict, path: Path) -> None:
     ax.set_ylabel(f"accuracy on {report['split']} (%), n={report['n']:,}")
     ax.set_title("accuracy vs latency (marker area ~ file size)")
     ax.grid(True, which="both", alpha=0.3)
-    _save(fig, path)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def write_outputs(report: dict, out: Path) -> list[Path]:

@@ -12,19 +12,7 @@ import numpy as np
 from PIL import Image
 
 from edgefer.dataset import FERDataset
-from edgefer.errors import DataError
-from edgefer.fileio import atomic_path
-
-
-def _pyplot():
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise DataError("plots need matplotlib: pip install 'edgefer[train]' (or pip install matplotlib)") from None
-    return plt
+from edgefer.plotting import pyplot, save_figure
 
 
 def one_face_per_class(dataset: FERDataset, seed: int = 0) -> list[int | None]:
@@ -44,7 +32,7 @@ def upscale(face: np.ndarray, size: int) -> np.ndarray:
 
 
 def show_dataset(dataset: FERDataset, out: Path, *, img_size: int = 224, seed: int = 0) -> Path:
-    plt = _pyplot()
+    plt = pyplot()
     picks = one_face_per_class(dataset, seed)
     n = dataset.num_classes
     fig = plt.figure(figsize=(1.9 * n, 7.6), layout="constrained")
@@ -71,8 +59,4 @@ def show_dataset(dataset: FERDataset, out: Path, *, img_size: int = 224, seed: i
     ax.set_title("images per class")
     ax.legend()
     fig.suptitle(f"{dataset.report.source}: one face per class; bottom row as the network sees it")
-    out = Path(out)
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, dpi=100, format=out.suffix.lstrip(".") or "png")
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)

@@ -6,18 +6,11 @@ from pathlib import Path
 
 import numpy as np
 
-from edgefer.data_plots import _pyplot
-from edgefer.fileio import atomic_path
-
-
-def _save(fig, path: Path) -> Path:
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
-    return path
+from edgefer.plotting import pyplot, save_figure
 
 
 def plot_curves(history: list[dict], path: Path, title: str) -> Path:
-    plt = _pyplot()
+    plt = pyplot()
     epochs = [row["epoch"] for row in history]
     fig, axes = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
     for ax, metric in zip(axes, ("loss", "accuracy")):
@@ -30,13 +23,11 @@ def plot_curves(history: list[dict], path: Path, title: str) -> Path:
         ax.set_title(metric)
         ax.legend()
     fig.suptitle(title)
-    _save(fig, path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_confusion(cm: np.ndarray, classes, path: Path, title: str) -> Path:
-    plt = _pyplot()
+    plt = pyplot()
     cm = np.asarray(cm)
     rows = cm.sum(axis=1, keepdims=True)
     share = np.divide(cm, rows, out=np.zeros(cm.shape), where=rows > 0)
@@ -52,6 +43,4 @@ def plot_confusion(cm: np.ndarray, classes, path: Path, title: str) -> Path:
     ax.set_ylabel("true")
     ax.set_title(title)
     fig.colorbar(image, ax=ax, fraction=0.046, label="share of true class")
-    _save(fig, path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
