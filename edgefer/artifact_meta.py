@@ -13,6 +13,8 @@ import json
 import zipfile
 from pathlib import Path
 
+from edgefer.predictor import read_model_meta
+
 META_NAME = "model.json"
 ONNX_KEY = "edgefer"
 
@@ -26,11 +28,7 @@ def embed_tflite(model_bytes: bytes, meta: dict) -> bytes:
 
 
 def read_tflite_meta(path: Path) -> dict | None:
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return json.loads(archive.read(META_NAME))
-    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError):
-        return None
+    return read_model_meta(path)
 
 
 def embed_onnx(model, meta: dict) -> None:

@@ -20,6 +20,7 @@ import numpy as np
 
 from edgefer.artifact_meta import read_meta
 from edgefer.errors import DataError, ModelError
+from edgefer.predictor import BLAZEFACE_FILE
 from edgefer.evaluation import classification_metrics
 from edgefer.external import ExternalSpec
 from edgefer.loading import load_dataset
@@ -46,6 +47,12 @@ class BenchConfig:
     timeout_s: int = 1800
 
 
+def _models_in(folder: Path) -> list[Path]:
+    """Model files in a folder, without the device bundle's face detector."""
+    return sorted(p for p in folder.iterdir()
+                  if p.suffix in ARTIFACT_SUFFIXES and p.is_file() and p.name != BLAZEFACE_FILE)
+
+
 def collect_artifacts(paths: list[Path]) -> list[Path]:
     """Files named directly; from a run folder its model.keras and export/<run>/*; from an export folder its files."""
     found: list[Path] = []
@@ -55,10 +62,10 @@ def collect_artifacts(paths: list[Path]) -> list[Path]:
                 raise ModelError(f"{path}: not a model file; expected {', '.join(ARTIFACT_SUFFIXES)}")
             found.append(path)
         elif path.is_dir():
-            inside = sorted(p for p in path.iterdir() if p.suffix in ARTIFACT_SUFFIXES and p.is_file())
+            inside = _models_in(path)
             export_dir = Path("export") / path.name
             if (path / RUN_FILE).exists() and export_dir.is_dir():
-                inside += sorted(p for p in export_dir.iterdir() if p.suffix in ARTIFACT_SUFFIXES)
+                inside += _models_in(export_dir)
             if not inside:
                 raise ModelError(f"{path}: no .keras, .tflite or .onnx files here")
             found.extend(inside)

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from edgefer import __version__
 from edgefer.errors import DataError, ModelError
+from edgefer.predictor import PredictorError
 from edgefer.progress import console, stdout_console
 
 app = typer.Typer(
@@ -33,7 +34,7 @@ def user_errors(command):
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
-        except (DataError, ModelError) as error:
+        except (DataError, ModelError, PredictorError) as error:
             console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
@@ -320,6 +321,41 @@ def bench_command(
         console.print(f"[red]under --min-accuracy {min_accuracy:.2%}:[/] {', '.join(below)}")
     if failed or below:
         raise typer.Exit(1)
+
+
+@app.command("predict")
+@user_errors
+def predict_command(
+    paths: list[str] = typer.Argument(None, help="[MODEL.tflite] IMAGE...: the model is optional (default: the one "
+                                      "shipped with edgefer); images are files or folders of images.", show_default=False),
+    detect: bool = typer.Option(False, "--detect", help="Find faces in full photos first (BlazeFace); a line per face."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of lines."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="TFLite interpreter threads."),
+    camera: Optional[str] = typer.Option(None, "--camera", help="Live loop on camera N (or a video file) with OpenCV; prints FPS."),
+    max_frames: Optional[int] = typer.Option(None, "--max-frames", min=1, help="With --camera: stop after this many frames."),
+    save_annotated: Optional[Path] = typer.Option(None, "--save-annotated", help="Write each image with boxes and labels drawn into this folder."),
+    detector: str = typer.Option("blazeface", "--detector", help="blazeface (shipped, TFLite) or haar (needs OpenCV 4.x)."),
+    min_score: float = typer.Option(0.5, "--min-score", min=0.0, max=1.0, help="Face detector confidence threshold."),
+) -> None:
+    """Facial expression of face images, of every face in photos (--detect), or live from a camera.
+
+    Cropped faces (like FER2013's) need no --detect; photos do. Exit 2 if any image could not be read.
+    """
+    from edgefer.predict_run import PredictOptions, camera_loop, expand_images, predict_images, split_model_and_images
+    from edgefer.predictor import EmotionPredictor
+
+    model, images = split_model_and_images(paths or [])
+    if camera is None and not images:
+        raise PredictorError("no images given; usage: edgefer predict [MODEL.tflite] IMAGE... (or --camera 0)")
+    options = PredictOptions(detect=detect or camera is not None, as_json=as_json, threads=threads, detector=detector,
+                             annotated_dir=save_annotated, min_score=min_score)
+    predictor = EmotionPredictor(model, num_threads=threads, detector=detector)
+    emit = lambda line: print(line, flush=True)  # noqa: E731
+    if camera is not None:
+        camera_loop(predictor, camera, options, emit, max_frames=max_frames)
+        return
+    if predict_images(predictor, expand_images([Path(p) for p in images]), options, emit):
+        raise typer.Exit(2)
 
 
 if __name__ == "__main__":

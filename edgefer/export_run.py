@@ -22,7 +22,9 @@ import numpy as np
 
 from edgefer import __version__
 from edgefer.artifact_meta import embed_onnx, embed_tflite
+from edgefer.device_bundle import write_bundle
 from edgefer.errors import ModelError
+from edgefer.predictor import BLAZEFACE_FILE
 from edgefer.exporters import EXPORT_FORMATS, ExportFormat
 from edgefer.fileio import write_json
 from edgefer.loading import load_dataset
@@ -203,6 +205,8 @@ def export_run(source: Path, formats: list[str], *, out: Path | None = None, dat
                for f in formats]
     shutil.rmtree(out / ".staging", ignore_errors=True)
     _write_sidecars(out, run, results, len(calibration), len(faces))
+    kept = sorted(p.name for p in [*out.glob("*.tflite"), *out.glob("*.onnx")] if p.name != BLAZEFACE_FILE)
+    write_bundle(out, kept, run.classes)
     return out, results
 
 
