@@ -96,10 +96,10 @@ def _model_channels(path: Path) -> int:
 def prepare(path: Path, faces: np.ndarray, classes, config: BenchConfig) -> tuple[np.ndarray, np.ndarray, str]:
     """(model inputs, output->our-class map, kind) for one artifact."""
     own = artifact_classes(path)
-    if own is not None and config.input_size is None:
+    if own is not None:  # edgefer's own artifact (labels inside or beside): raw faces, whatever the options
         spec = ExternalSpec(48, "none", own)
         return faces[..., None], spec.class_map(classes), "edgefer"
-    labels = config.labels or own
+    labels = config.labels
     if labels is None or config.input_size is None:
         raise ModelError(
             f"{path}: not an edgefer artifact; give --input-size, --normalize and --labels (its class names in order)"

@@ -180,7 +180,7 @@ def train_command(
     data: Optional[Path] = typer.Option(None, "--data", help="FER2013 in any form `data info` reads. Default: the embedded sample."),
     model: str = typer.Option("mobilenetv2", "--model", help="mobilenetv2, efficientnetb0, or all."),
     mode: str = typer.Option("simple", "--mode", help="simple (frozen base + head), advanced (augmentation, then fine-tuning), or both."),
-    epochs: int = typer.Option(25, "--epochs", min=1, help="Epochs in all (advanced: head epochs + fine-tuning epochs)."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Epochs in all (advanced: head epochs + fine-tuning epochs). Default 25. With --resume: a new total (more to extend; the epochs done to finish now)."),
     img_size: int = typer.Option(224, "--img-size", help="Side the 48x48 face is resized to inside the model (96-224; down to 32 for quick tests)."),
     weights: str = typer.Option("imagenet", "--weights", help="imagenet (Keras cache, downloads if missing), none (from scratch), or a no-top weights .h5."),
     batch_size: int = typer.Option(64, "--batch-size", min=1),
@@ -204,7 +204,7 @@ def train_command(
     from edgefer.training import resume_run, train
 
     if resume is not None:
-        results = [resume_run(resume)]
+        results = [resume_run(resume, epochs=epochs)]
     else:
         from edgefer.backbones import BACKBONE_NAMES
         from edgefer.config import MODES
@@ -214,7 +214,7 @@ def train_command(
             for run_mode in _expand(mode, MODES, "both"):
                 config = TrainConfig(
                     model=name, mode=run_mode, data=str(data) if data else None, labels=labels,
-                    ferplus=str(ferplus) if ferplus else None, epochs=epochs, img_size=img_size, weights=weights,
+                    ferplus=str(ferplus) if ferplus else None, epochs=epochs or 25, img_size=img_size, weights=weights,
                     batch_size=batch_size, learning_rate=learning_rate, fine_tune_learning_rate=fine_tune_lr,
                     head_epochs=head_epochs, unfreeze=unfreeze, label_smoothing=label_smoothing,
                     class_weights=class_weights, cache_features=not no_feature_cache, seed=seed, out=str(out),

@@ -14,7 +14,7 @@ import io
 import json
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -333,8 +333,11 @@ def train(config: TrainConfig, callbacks=()) -> RunResult:
     return _run(config, run_dir, callbacks)
 
 
-def resume_run(run_dir: str | Path, callbacks=()) -> RunResult:
-    """Continue an interrupted run from its last checkpoint, with the arguments it was started with."""
+def resume_run(run_dir: str | Path, callbacks=(), epochs: int | None = None) -> RunResult:
+    """Continue an interrupted run from its last checkpoint, with the arguments it was started with.
+
+    `epochs` changes the total: more to train longer, or the epochs already done to finish now
+    (model.keras then holds the best epoch so far)."""
     run_dir = Path(run_dir)
     run_file = run_dir / RUN_FILE
     if not run_file.is_file():
@@ -343,4 +346,9 @@ def resume_run(run_dir: str | Path, callbacks=()) -> RunResult:
     config = TrainConfig(**{k: (tuple(v) if k == "dense_units" else v) for k, v in saved["config"].items()})
     if saved.get("complete") and (run_dir / MODEL_FILE).exists():
         raise ModelError(f"{run_dir}: this run is complete; nothing to resume")
+    if epochs is not None:
+        done = _State(run_dir / CHECKPOINT_DIR).epochs_done
+        if epochs < done:
+            raise ModelError(f"{run_dir}: {done} epochs are already done; --epochs must be at least {done}")
+        config = replace(config, epochs=epochs)
     return _run(config.validate(), run_dir, callbacks)

@@ -93,7 +93,8 @@ def test_external_model_with_another_label_order(trained_run, test_faces, tmp_pa
     assert missing.exit_code == 2 and "not an edgefer artifact" in missing.output
 
 
-def test_external_model_gets_resized_and_normalised_input(test_faces, tmp_path):
+def test_external_model_gets_resized_and_normalised_input(exported, test_faces, tmp_path):
+    """An external model and edgefer's own in one run: the options apply to the external one only."""
     import keras
 
     inputs = keras.Input((64, 64, 3))
@@ -101,11 +102,13 @@ def test_external_model_gets_resized_and_normalised_input(test_faces, tmp_path):
     model = keras.Model(inputs, keras.layers.Dense(7, activation="softmax")(x))
     path = tmp_path / "rgb64.tflite"
     path.write_bytes(tflite_fp32(model, None))
-    result = runner.invoke(app, ["bench", str(path), "--data", str(test_faces), *FAST, "--input-size", "64",
+    ours = exported[0] / "model_int8.tflite"
+    result = runner.invoke(app, ["bench", str(ours), str(path), "--data", str(test_faces), *FAST, "--input-size", "64",
                                  "--normalize", "-1_1", "--labels", "Angry,Disgust,Fear,Happy,Sad,Surprise,Neutral",
                                  "--out", str(tmp_path / "o")])
     assert result.exit_code == 0, result.output
-    assert json.loads((tmp_path / "o" / "bench.json").read_text())["artifacts"][0]["status"] == "ok"
+    rows = {a["name"]: a for a in json.loads((tmp_path / "o" / "bench.json").read_text())["artifacts"]}
+    assert rows["rgb64.tflite"]["status"] == "ok" and rows["model_int8.tflite"]["accuracy"] > 0.8
 
 
 def test_same_file_names_from_two_folders_stay_apart(tmp_path):

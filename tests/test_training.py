@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from edgefer.config import TrainConfig
+from edgefer.errors import ModelError
 from edgefer.training import resume_run, train
 
 RUN_FILES = {"model.keras", "run.json", "history.csv", "curves.png", "confusion_matrix.png", "metrics.json"}
@@ -120,3 +121,16 @@ def test_resume_keeps_the_given_base_weights(tmp_path):
     for a, b in zip(source.base.get_weights(), trainer.fer.base.get_weights()):
         np.testing.assert_array_equal(a, b)
     assert resume_run(trainer.run_dir).epochs == 2
+
+
+def test_resume_with_a_new_epoch_total_finishes_early_or_extends(tmp_path):
+    with pytest.raises(Interrupt):
+        train(tiny(tmp_path, mode="advanced", epochs=6, head_epochs=1), callbacks=[interrupt_at(2)])
+    run_dir = tmp_path / "runs" / "mobilenetv2-advanced"
+    with pytest.raises(ModelError, match="2 epochs are already done; --epochs must be at least 2"):
+        resume_run(run_dir, epochs=1)
+    finished = resume_run(run_dir, epochs=2)  # stop here, keep the best epoch so far
+    assert finished.epochs == 2 and (run_dir / "model.keras").is_file()
+    assert json.loads((run_dir / "run.json").read_text())["config"]["epochs"] == 2
+    with open(run_dir / "history.csv") as f:
+        assert [int(r["epoch"]) for r in csv.DictReader(f)] == [1, 2]

@@ -1,0 +1,82 @@
+"""Size and batch-1 latency of the int8 TFLite model at each input size, for both backbones.
+
+    python benchmarks/input_size_latency.py [--sizes 96,128,160,224] [--threads 1,2] [--runs 200]
+
+Latency and size do not depend on the weight values, so each model is built with random weights
+(`--weights none`), converted to full-integer int8 exactly as `edgefer export --int8` does
+(calibrated on the embedded sample's training faces), and timed on LiteRT, batch 1, after warm-up.
+Accuracy per size needs a full training run per size; see benchmarks/RESULTS.md for what was trained.
+Writes input_size_latency.json beside the printed table if --out is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from edgefer.backbones import BACKBONE_NAMES
+from edgefer.config import TrainConfig
+from edgefer.exporters import EXPORT_FORMATS
+from edgefer.model import build_model
+from edgefer.runners import TFLiteRunner
+from edgefer.sample import SAMPLE_PATH
+
+
+def sample_faces() -> tuple[np.ndarray, np.ndarray]:
+    data = np.load(SAMPLE_PATH, allow_pickle=False)
+    images = data["images"].reshape(-1, 48, 48, 1)
+    train = data["usage"] == "Training"
+    return images[train][:300], images[~train]
+
+
+def latency(path: Path, faces: np.ndarray, threads: int, runs: int) -> float:
+    runner = TFLiteRunner(path, num_threads=threads)
+    for face in faces[:20]:
+        runner.predict(face[None])
+    times = []
+    for i in range(runs):
+        start = time.perf_counter()
+        runner.predict(faces[i % len(faces)][None])
+        times.append(time.perf_counter() - start)
+    return float(np.median(times) * 1e3)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="96,128,160,224")
+    parser.add_argument("--models", default=",".join(BACKBONE_NAMES))
+    parser.add_argument("--threads", default="1,2")
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    calibration, faces = sample_faces()
+    threads = [int(t) for t in args.threads.split(",")]
+    rows = []
+    print(f"{'model':16s} {'size':>5s} {'int8 MB':>8s} " + " ".join(f"{f'p50 {t}T ms':>11s}" for t in threads))
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.models.split(","):
+            for size in (int(s) for s in args.sizes.split(",")):
+                model = build_model(TrainConfig(model=name, img_size=size, weights="none"), num_classes=7).full
+                with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+                    tflite = EXPORT_FORMATS["int8"].convert(model, calibration)
+                path = Path(tmp) / f"{name}_{size}.tflite"
+                path.write_bytes(tflite)
+                row = {"model": name, "img_size": size, "int8_mb": round(os.path.getsize(path) / 1e6, 3),
+                       "p50_ms": {str(t): round(latency(path, faces, t, args.runs), 3) for t in threads}}
+                rows.append(row)
+                print(f"{name:16s} {size:5d} {row['int8_mb']:8.2f} "
+                      + " ".join(f"{row['p50_ms'][str(t)]:11.3f}" for t in threads), flush=True)
+    if args.out:
+        args.out.write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()
