@@ -1,6 +1,7 @@
 """`edgefer predict`: lines or JSON per face, annotated images, camera loop, clear errors."""
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -112,3 +113,19 @@ def test_bad_camera_is_a_clear_error(int8_model, tmp_path):
     pytest.importorskip("cv2")
     result = runner.invoke(app, ["predict", int8_model, "--camera", str(tmp_path / "none.mp4")])
     assert result.exit_code == 2 and "cannot be opened" in result.output
+
+
+def test_pipeline_runs_every_step_on_the_sample(tmp_path):
+    out = tmp_path / "pipeline"
+    result = runner.invoke(app, ["pipeline", "--out", str(out), "--img-size", "32", "--epochs", "2",
+                                 "--bench-runs", "5"])
+    assert result.exit_code == 0, result.output
+    for step in ("[1/4] train", "[2/4] export", "[3/4] bench", "[4/4] predict"):
+        assert step in result.stdout
+    export = out / "export" / "mobilenetv2-advanced"
+    for name in ("model_int8.tflite", "model.onnx", "edgefer_predictor.py", "requirements.txt"):
+        assert (export / name).is_file(), name
+    bench = json.loads((out / "bench" / "bench.json").read_text())
+    names = {a["name"] for a in bench["artifacts"]}
+    assert {"model.keras", "model_int8.tflite", "model.onnx"} <= names and bench["n"] == 140
+    assert len(re.findall(r"test face +\d+: true \w+ +new model \w+", result.stdout)) == 7

@@ -1,0 +1,94 @@
+"""`edgefer pipeline`: the whole job in one command: train -> export int8 + ONNX -> bench -> predict.
+
+On the embedded sample (the default) it runs offline in a few minutes on 2 cores and shows every
+step working; on the full data (`--data`) with more epochs it is the real thing. Everything goes
+under one folder (default `pipeline/`): runs/, export/<run>/ (the device bundle), bench/.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edgefer.config import TrainConfig
+
+
+@dataclass
+class PipelineConfig:
+    out: Path = Path("pipeline")
+    data: str | None = None  # None: the embedded sample
+    model: str = "mobilenetv2"
+    img_size: int = 96
+    epochs: int = 4
+    weights: str = "none"
+    bench_runs: int = 100
+    predict_faces: int = 7
+
+    def train_config(self) -> TrainConfig:
+        return TrainConfig(model=self.model, mode="advanced", data=self.data, epochs=self.epochs, head_epochs=1,
+                           img_size=self.img_size, weights=self.weights, unfreeze="all",
+                           fine_tune_learning_rate=1e-3 if self.weights == "none" else 1e-4,
+                           batch_size=32, out=str(self.out / "runs"))
+
+
+def run_pipeline(config: PipelineConfig, say) -> dict:
+    """Run the four steps, reporting each through `say(text)`; returns where everything went."""
+    from edgefer.bench import BenchConfig, run_bench
+    from edgefer.bench_report import table, write_outputs
+    from edgefer.export_run import export_run
+    from edgefer.training import train
+
+    say(f"[1/4] train {config.model} advanced, {config.img_size} px, {config.epochs} epochs, weights {config.weights}, "
+        f"on {config.data or 'the embedded sample'}")
+    result = train(config.train_config())
+    say(f"      test accuracy {result.metrics['test']['accuracy']:.1%} (n={result.metrics['test']['n']:,}) "
+        f"-> {result.run_dir}")
+    say("[2/4] export int8 TFLite + ONNX, each checked against the Keras model")
+    folder, artifacts = export_run(result.run_dir, ["int8", "onnx"], out=config.out / "export" / result.run_dir.name,
+                                   check_samples=100)
+    for a in artifacts:
+        say(f"      {a.format}: {a.status} {Path(a.file).name if a.file else ''} {a.size_mb:.2f} MB {a.reason}")
+    say("[3/4] bench: accuracy and latency of every artifact on the same test faces")
+    paths = [result.run_dir / "model.keras", *(Path(a.file) for a in artifacts if a.status == "ok")]
+    shipped = _shipped_model()
+    if shipped is not None:
+        paths.append(shipped)
+    report = run_bench(BenchConfig(paths=paths, data=config.data, runs=config.bench_runs, warmup=10,
+                                   out=config.out / "bench"))
+    write_outputs(report, config.out / "bench")
+    say(table(report))
+    say("[4/4] predict with the device predictor (numpy + TFLite runtime) on test faces")
+    int8 = folder / "model_int8.tflite"
+    if int8.is_file():
+        _predict_examples(int8, config, say)
+    return {"run": result.run_dir, "export": folder, "bench": config.out / "bench"}
+
+
+def _shipped_model() -> Path | None:
+    from edgefer.predictor import PredictorError, default_model_path
+
+    try:
+        return default_model_path()
+    except PredictorError:
+        return None
+
+
+def _predict_examples(model: Path, config: PipelineConfig, say) -> None:
+    from edgefer.loading import load_dataset
+    from edgefer.predictor import EmotionPredictor
+    from edgefer.splits import split_dataset
+
+    test = split_dataset(load_dataset(config.data), seed=0).test
+    rng = np.random.default_rng(0)
+    rows = rng.choice(len(test), size=min(config.predict_faces, len(test)), replace=False)
+    faces = [test.images[r] for r in rows]
+    ours = EmotionPredictor(model, num_threads=2).predict_batch(faces)
+    shipped = _shipped_model()
+    theirs = EmotionPredictor(shipped, num_threads=2).predict_batch(faces) if shipped else [None] * len(faces)
+    for row, new, old in zip(rows, ours, theirs):
+        line = f"      test face {row:4d}: true {test.classes[test.labels[row]]:8s} new model {new.label} {new.probability:.0%}"
+        say(line + (f", shipped model {old.label} {old.probability:.0%}" if old else ""))
+    say(f"      same from a shell: edgefer predict {model} FACE.png, or on a device: "
+        f"python {model.parent / 'edgefer_predictor.py'} {model.name} FACE.png")
