@@ -191,6 +191,7 @@ def train_command(
     seed: int = typer.Option(0, "--seed", help="Seeds the split, the batch order, augmentation and initialisation."),
     learning_rate: float = typer.Option(1e-3, "--lr", help="Learning rate of the head phase."),
     fine_tune_lr: float = typer.Option(1e-4, "--fine-tune-lr", help="Learning rate of the fine-tuning phase."),
+    lr_schedule: str = typer.Option("cosine", "--lr-schedule", help="cosine (each phase decays from its rate towards 0) or constant."),
     head_epochs: Optional[int] = typer.Option(None, "--head-epochs", help="Advanced: epochs on the frozen base before fine-tuning (default: a fifth)."),
     unfreeze: str = typer.Option("default", "--unfreeze", help="Advanced: top base layers to unfreeze: a number, 'all', or 'default' (about two blocks)."),
     class_weights: bool = typer.Option(False, "--class-weights", help="Weight classes inversely to their frequency (Disgust is 1.5% of Training)."),
@@ -215,7 +216,7 @@ def train_command(
                 config = TrainConfig(
                     model=name, mode=run_mode, data=str(data) if data else None, labels=labels,
                     ferplus=str(ferplus) if ferplus else None, epochs=epochs or 25, img_size=img_size, weights=weights,
-                    batch_size=batch_size, learning_rate=learning_rate, fine_tune_learning_rate=fine_tune_lr,
+                    batch_size=batch_size, learning_rate=learning_rate, fine_tune_learning_rate=fine_tune_lr, lr_schedule=lr_schedule,
                     head_epochs=head_epochs, unfreeze=unfreeze, label_smoothing=label_smoothing,
                     class_weights=class_weights, cache_features=not no_feature_cache, seed=seed, out=str(out),
                     cache_dir=str(cache_dir) if cache_dir else None, distribute=distribute,

@@ -210,9 +210,11 @@ class _Trainer:
                                  start_epoch=start)
             val = make_batches(self.splits.val.images, self.y["val"], batch_size=self.batch_size, shuffle=False)
         checkpoint = _Checkpoint(self, model, phase)
-        print(f"phase {phase}: epochs {start + 1}..{last_epoch}", flush=True)
+        schedule = self.keras.callbacks.LearningRateScheduler(
+            lambda epoch, lr: c.learning_rate_at(phase, epoch, first_epoch, last_epoch))
+        print(f"phase {phase}: epochs {start + 1}..{last_epoch}, learning rate {c.lr_schedule}", flush=True)
         model.fit(train, validation_data=val, initial_epoch=start, epochs=last_epoch,
-                  callbacks=[checkpoint, *self.user_callbacks], verbose=self._verbose())
+                  callbacks=[schedule, checkpoint, *self.user_callbacks], verbose=self._verbose())
 
     # ---------- checkpoints ----------
     def full_model_from(self, model):

@@ -66,7 +66,8 @@ def test_min_accuracy_floor_sets_exit_code(exported, test_faces, tmp_path):
     folder, _ = exported
     args = ["bench", str(folder / "model_int8.tflite"), "--data", str(test_faces), "--out", str(tmp_path), *FAST]
     assert runner.invoke(app, args + ["--min-accuracy", "0.5"]).exit_code == 0
-    failing = runner.invoke(app, args + ["--min-accuracy", "0.999"])
+    accuracy = json.loads((tmp_path / "bench.json").read_text())["artifacts"][0]["accuracy"]
+    failing = runner.invoke(app, args + ["--min-accuracy", f"{accuracy + 0.001:.4f}"])  # just above what it scores
     assert failing.exit_code == 1 and "under --min-accuracy" in failing.output
 
 

@@ -134,3 +134,15 @@ def test_resume_with_a_new_epoch_total_finishes_early_or_extends(tmp_path):
     assert json.loads((run_dir / "run.json").read_text())["config"]["epochs"] == 2
     with open(run_dir / "history.csv") as f:
         assert [int(r["epoch"]) for r in csv.DictReader(f)] == [1, 2]
+
+
+def test_cosine_schedule_decays_each_phase_and_constant_does_not():
+    config = TrainConfig(mode="advanced", epochs=11, head_epochs=1, learning_rate=1e-3, fine_tune_learning_rate=4e-4)
+    assert config.learning_rate_at("head", 0, 0, 1) == pytest.approx(1e-3)
+    rates = [config.learning_rate_at("fine_tune", e, 1, 11) for e in range(1, 11)]
+    assert rates[0] == pytest.approx(4e-4) and rates[5] == pytest.approx(2e-4)
+    assert all(a > b for a, b in zip(rates, rates[1:])) and rates[-1] > 0
+    constant = TrainConfig(lr_schedule="constant", fine_tune_learning_rate=4e-4)
+    assert {constant.learning_rate_at("fine_tune", e, 1, 11) for e in range(1, 11)} == {4e-4}
+    with pytest.raises(ModelError, match="--lr-schedule 'step'"):
+        TrainConfig(lr_schedule="step").validate()

