@@ -80,7 +80,9 @@ class _State:
 def _history_csv(history: list[dict]) -> str:
     buffer = io.StringIO()
     if history:
-        writer = csv.DictWriter(buffer, fieldnames=list(history[0]))
+        # Every key of every row, in first-seen order (a resumed run may log a column older epochs lack).
+        fields = list(dict.fromkeys(key for row in history for key in row))
+        writer = csv.DictWriter(buffer, fieldnames=fields, restval="")
         writer.writeheader()
         writer.writerows(history)
     return buffer.getvalue()

@@ -146,3 +146,12 @@ def test_cosine_schedule_decays_each_phase_and_constant_does_not():
     assert {constant.learning_rate_at("fine_tune", e, 1, 11) for e in range(1, 11)} == {4e-4}
     with pytest.raises(ModelError, match="--lr-schedule 'step'"):
         TrainConfig(lr_schedule="step").validate()
+
+
+def test_history_keeps_columns_that_appear_after_a_resume():
+    from edgefer.training import _history_csv
+
+    rows = list(csv.DictReader(_history_csv([{"epoch": 1, "loss": 2.0},
+                                             {"epoch": 2, "loss": 1.0, "learning_rate": 0.1}]).splitlines()))
+    assert rows == [{"epoch": "1", "loss": "2.0", "learning_rate": ""},
+                    {"epoch": "2", "loss": "1.0", "learning_rate": "0.1"}]
