@@ -6,7 +6,7 @@ Latency and size do not depend on the weight values, so each model is built with
 (`--weights none`), converted to full-integer int8 exactly as `edgefer export --int8` does
 (calibrated on the embedded sample's training faces), and timed on LiteRT, batch 1, after warm-up.
 Accuracy per size needs a full training run per size; see benchmarks/RESULTS.md for what was trained.
-Writes input_size_latency.json beside the printed table if --out is given.
+With --out DIR: input_size_latency.json and input_size_latency.png (latency and size against input size).
 """
 
 from __future__ import annotations
@@ -75,7 +75,30 @@ def main() -> None:
                 print(f"{name:16s} {size:5d} {row['int8_mb']:8.2f} "
                       + " ".join(f"{row['p50_ms'][str(t)]:11.3f}" for t in threads), flush=True)
     if args.out:
-        args.out.write_text(json.dumps(rows, indent=1))
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "input_size_latency.json").write_text(json.dumps(rows, indent=1))
+        plot(rows, threads, args.out / "input_size_latency.png")
+
+
+def plot(rows: list[dict], threads: list[int], path: Path) -> None:
+    from edgefer.plotting import pyplot, save_figure
+
+    plt = pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    for name in dict.fromkeys(r["model"] for r in rows):
+        mine = [r for r in rows if r["model"] == name]
+        sizes = [r["img_size"] for r in mine]
+        for t in threads:
+            left.plot(sizes, [r["p50_ms"][str(t)] for r in mine], marker="o", label=f"{name}, {t} thread(s)")
+        right.plot(sizes, [r["int8_mb"] for r in mine], marker="o", label=name)
+    left.set(xlabel="input size (px)", ylabel="int8 TFLite latency p50 (ms, batch 1)", title="latency vs input size")
+    right.set(xlabel="input size (px)", ylabel="int8 TFLite file (MB)", title="size vs input size")
+    for ax in (left, right):
+        ax.set_xticks(sorted({r["img_size"] for r in rows}))
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":

@@ -182,7 +182,7 @@ def train_command(
     mode: str = typer.Option("simple", "--mode", help="simple (frozen base + head), advanced (augmentation, then fine-tuning), or both."),
     epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Epochs in all (advanced: head epochs + fine-tuning epochs). Default 25. With --resume: a new total (more to extend; the epochs done to finish now)."),
     img_size: int = typer.Option(224, "--img-size", help="Side the 48x48 face is resized to inside the model (96-224; down to 32 for quick tests)."),
-    weights: str = typer.Option("imagenet", "--weights", help="imagenet (Keras cache, downloads if missing), none (from scratch), or a no-top weights .h5."),
+    weights: str = typer.Option("imagenet", "--weights", help="imagenet (Keras cache, downloads if missing), none (from scratch), a no-top weights .h5, or an earlier run's model.keras (its backbone)."),
     batch_size: int = typer.Option(64, "--batch-size", min=1),
     labels: str = LABELS_OPT,
     ferplus: Optional[Path] = FERPLUS_OPT,

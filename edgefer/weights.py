@@ -1,5 +1,7 @@
 """Resolve `--weights imagenet|none|PATH` into a ready backbone, with clear errors instead of tracebacks.
 
+A PATH is a no-top `.h5` / `.weights.h5` for the backbone, or an earlier run's `model.keras`, whose
+backbone weights are taken (to continue training from them, at the same or another input size).
 `imagenet` uses the Keras cache (~/.keras/models, or $KERAS_HOME/models) and downloads into it only
 when the file is missing (the user asked for ImageNet weights, so that is the one network access).
 """
@@ -54,6 +56,8 @@ def _file_base(spec: BackboneSpec, shape, path: Path):
     if not path.is_file():
         raise ModelError(f"{path}: weights file not found; expected 'imagenet', 'none' or a .h5 weights file")
     base = spec.constructor(input_shape=shape, include_top=False, weights=None)
+    if path.suffix == ".keras":
+        return _base_from_run_model(base, path)
     try:
         base.load_weights(str(path))
     except Exception as error:
@@ -61,6 +65,22 @@ def _file_base(spec: BackboneSpec, shape, path: Path):
             f"{path}: cannot load as {spec.name} no-top weights ({_short(error)}); "
             f"expected the Keras file {spec.imagenet_file(shape[0])} or weights saved from the same backbone"
         ) from None
+    return base
+
+
+def _base_from_run_model(base, path: Path):
+    """The backbone weights of an earlier run's model.keras (to continue training it at any input size)."""
+    import keras
+
+    try:
+        model = keras.saving.load_model(path, safe_mode=True, compile=False)
+        source = next(layer for layer in model.layers if isinstance(layer, keras.Model))
+        base.set_weights(source.get_weights())
+    except StopIteration:
+        raise ModelError(f"{path}: holds no backbone sub-model; expected a model.keras from edgefer train") from None
+    except Exception as error:
+        raise ModelError(f"{path}: cannot take {base.name} weights from it ({_short(error)}); "
+                         f"expected a model.keras of the same backbone from edgefer train") from None
     return base
 
 

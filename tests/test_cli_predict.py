@@ -129,3 +129,22 @@ def test_pipeline_runs_every_step_on_the_sample(tmp_path):
     names = {a["name"] for a in bench["artifacts"]}
     assert {"model.keras", "model_int8.tflite", "model.onnx"} <= names and bench["n"] == 140
     assert len(re.findall(r"test face +\d+: true \w+ +new model \w+", result.stdout)) == 7
+
+
+def test_shipped_model_works_without_a_model_argument(tmp_path):
+    from edgefer.predictor import EmotionPredictor, default_model_path
+    from edgefer.sample import SAMPLE_PATH
+
+    data = np.load(SAMPLE_PATH, allow_pickle=False)
+    test = data["usage"] == "PublicTest"
+    faces, labels = data["images"][test].reshape(-1, 48, 48), data["labels"][test]
+    Image.fromarray(faces[0]).save(tmp_path / "face.png")
+    result = runner.invoke(app, ["predict", str(tmp_path / "face.png"), "--json"])
+    assert result.exit_code == 0, result.output
+    (face,) = json.loads(result.stdout[result.stdout.index("[") :])[0]["faces"]
+    assert face["label"] in CLASSES
+
+    predictor = EmotionPredictor(default_model_path())
+    assert predictor.classes == CLASSES and predictor.prepare(faces[0]).dtype == np.uint8  # int8 model
+    predicted = [CLASSES.index(r.label) for r in predictor.predict_batch(list(faces))]
+    assert (np.array(predicted) == labels).mean() > 0.35  # 140 real test faces, balanced: chance is 14%

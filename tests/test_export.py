@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from edgefer.artifact_meta import read_meta, read_onnx_meta, read_tflite_meta
 from edgefer.cli import app
 from edgefer.errors import ModelError
-from edgefer.export_run import export_one, resolve_run, verify
+from edgefer.export_run import allowed_drop, export_one, resolve_run, verify
 from edgefer.exporters import EXPORT_FORMATS, ExportFormat, tflite_fp32
 from edgefer.runners import OnnxRunner, TFLiteRunner
 from conftest import separable_faces
@@ -23,7 +23,7 @@ def test_every_format_passes_its_check(exported):
         assert r.status == "ok", (name, r.reason)
         assert (folder / EXPORT_FORMATS[name].filename).is_file()
         if EXPORT_FORMATS[name].quantized:
-            assert r.accuracy >= r.keras_accuracy - max(0.01, 1 / 84)  # 1 pp, at least one face
+            assert r.accuracy >= r.keras_accuracy - allowed_drop(84, round((1 - r.agreement) * 84)) - 1e-9
         else:
             assert r.agreement >= 0.99
     assert not (folder / "rejected").exists() and not (folder / ".staging").exists()
@@ -110,10 +110,15 @@ def test_failing_artifact_is_rejected_not_left_in_place(trained_run, tmp_path):
         last.set_weights([np.roll(kernel, 1, axis=1), np.roll(bias, 1)])
         return tflite_fp32(clone, calibration)
 
+    (tmp_path / "model_fp32.tflite").write_bytes(b"an earlier export's file")
     bad_format = ExportFormat("fp32", "model_fp32.tflite", "scrambled", False, scrambled)
     result = export_one(bad_format, model, source, tmp_path, faces[:5], (faces, labels, probs))
     assert result.status == "failed" and "agreement" in result.reason
     assert not (tmp_path / "model_fp32.tflite").exists() and (tmp_path / "rejected" / "model_fp32.tflite").exists()
+    # Exporting again with a sound converter puts it in place and clears the stale rejected copy.
+    result = export_one(EXPORT_FORMATS["fp32"], model, source, tmp_path, faces[:5], (faces, labels, probs))
+    assert result.status == "ok" and (tmp_path / "model_fp32.tflite").exists()
+    assert not (tmp_path / "rejected").exists()
 
 
 def test_cli_default_is_int8_and_onnx(trained_run, tmp_path):
@@ -130,3 +135,11 @@ def test_cli_refuses_a_folder_without_a_run(tmp_path):
     result = CliRunner().invoke(app, ["export", str(tmp_path)])
     assert result.exit_code == 2 and "expected a run folder from edgefer train" in result.output
     shutil.rmtree(tmp_path)
+
+
+def test_allowed_drop_tolerates_churn_not_collapse():
+    assert allowed_drop(1000, 0) == 0.01  # no flips: 1 pp
+    assert allowed_drop(50, 0) == 1 / 50  # never less than one face
+    assert 0.018 < allowed_drop(300, 8) < 0.019  # 8 flips on 300 faces: 2 * sqrt(8) / 300
+    # EfficientNetB0's int8 collapse: 42% -> 25% on 300 faces with about half the predictions changed
+    assert 0.17 > allowed_drop(300, 150)

@@ -47,3 +47,25 @@ def test_training_follows_the_ferplus_class_list(real_data, tmp_path):
     run = json.loads((result.run_dir / "run.json").read_text())
     assert run["classes"][-1] == "Contempt" and len(run["classes"]) == 8 and run["label_source"] == "ferplus"
     assert len(result.metrics["test"]["per_class_recall"]) == 8
+
+
+def test_shipped_model_reproduces_its_card(real_data, tmp_path):
+    """`edgefer bench` on the shipped default model gives the accuracy recorded in its card (and RESULTS.md)."""
+    import hashlib
+    import json
+
+    from typer.testing import CliRunner
+
+    from edgefer.cli import app
+    from edgefer.predictor import default_model_path
+
+    model = default_model_path()
+    card = json.loads((model.parent / "default_model.json").read_text())
+    assert hashlib.sha256(model.read_bytes()).hexdigest() == card["sha256"]
+    result = CliRunner().invoke(app, ["bench", str(model), "--data", str(real_data), "--runs", "5", "--warmup", "1",
+                                      "--threads", "1", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    row = json.loads((tmp_path / "bench.json").read_text())["artifacts"][0]
+    assert row["n"] == card["bench"]["n"] == 3589
+    assert round(row["accuracy"], 4) == round(card["bench"]["accuracy"], 4)
+    assert round(row["macro_f1"], 3) == round(card["bench"]["macro_f1"], 3)

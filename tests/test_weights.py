@@ -63,3 +63,17 @@ def test_weights_file_round_trip(tmp_path):
     loaded = build_model(TrainConfig(img_size=32, weights=str(path)), num_classes=7)
     for a, b in zip(source.base.get_weights(), loaded.base.get_weights()):
         assert (a == b).all()
+
+
+def test_weights_from_an_earlier_runs_model_at_another_size(tmp_path):
+    """--weights RUN/model.keras continues from a run's backbone, also at a new input size."""
+    source = build_model(TrainConfig(img_size=32, weights="none"), num_classes=7)
+    path = tmp_path / "model.keras"
+    source.full.save(path)
+    loaded = build_model(TrainConfig(img_size=48, weights=str(path)), num_classes=7)
+    for a, b in zip(source.base.get_weights(), loaded.base.get_weights()):
+        assert (a == b).all()
+    other = build_model(TrainConfig(model="efficientnetb0", img_size=32, weights="none"), num_classes=7)
+    other.full.save(tmp_path / "effnet.keras")
+    with pytest.raises(ModelError, match="effnet.keras: cannot take .* weights from it"):
+        build_model(TrainConfig(img_size=32, weights=str(tmp_path / "effnet.keras")), num_classes=7)
