@@ -45,6 +45,7 @@ class BenchConfig:
     normalize: str = "none"
     labels: list[str] | None = None
     timeout_s: int = 1800
+    tta: list[str] = field(default_factory=lambda: ["none"])  # a row per artifact and mode
 
 
 def _models_in(folder: Path) -> list[Path]:
@@ -136,14 +137,15 @@ def display_names(paths: list[Path]) -> list[str]:
     return [f"{p.parent.name}/{p.name}" if counts[p.name] > 1 else p.name for p in paths]
 
 
-def bench_artifact(path: Path, prepared, labels, classes, config: BenchConfig, workdir: Path, name: str) -> dict:
-    row = {"name": name, "path": str(path), "format": path.suffix.lstrip("."),
-           "size_mb": path.stat().st_size / 1e6}
+def bench_artifact(path: Path, prepared, labels, classes, config: BenchConfig, workdir: Path, name: str,
+                   tta: str = "none") -> dict:
+    row = {"name": name if tta == "none" else f"{name} +{tta}", "path": str(path), "format": path.suffix.lstrip("."),
+           "size_mb": path.stat().st_size / 1e6, "tta": tta}
     inputs, class_map, kind = prepared
     np.save(workdir / "inputs.npy", inputs)
     job = {"artifact": str(path), "inputs": str(workdir / "inputs.npy"), "threads": config.threads,
            "runs": config.runs, "warmup": config.warmup, "batch_size": config.batch_size,
-           "throughput_batches": list(config.throughput_batches), "timeout_s": config.timeout_s}
+           "throughput_batches": list(config.throughput_batches), "timeout_s": config.timeout_s, "tta": tta}
     result = _run_worker(job, workdir)
     if "error" in result:
         return {**row, "kind": kind, "status": "failed", "error": result["error"]}
@@ -166,12 +168,13 @@ def run_bench(config: BenchConfig) -> dict:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for path, inputs, name in zip(artifacts, prepared, display_names(artifacts)):
-            row = bench_artifact(path, inputs, test.labels, dataset.classes, config, Path(tmp), name)
-            rows.append(row)
-            done = f"accuracy {row['accuracy']:.2%}" if row["status"] == "ok" else row.get("error", "")
-            print(f"  {row['name']}: {row['status']}, {done}", file=sys.stderr, flush=True)
+            for tta in config.tta:
+                row = bench_artifact(path, inputs, test.labels, dataset.classes, config, Path(tmp), name, tta)
+                rows.append(row)
+                done = f"accuracy {row['accuracy']:.2%}" if row["status"] == "ok" else row.get("error", "")
+                print(f"  {row['name']}: {row['status']}, {done}", file=sys.stderr, flush=True)
     from edgefer.run_dir import package_versions
 
     return {"data": dataset.report.source, "split": config.split, "n": len(test), "classes": list(dataset.classes),
-            "threads": config.threads, "runs": config.runs, "warmup": config.warmup, "machine": machine_info(),
+            "threads": config.threads, "runs": config.runs, "tta": config.tta, "warmup": config.warmup, "machine": machine_info(),
             "versions": package_versions(), "artifacts": rows}

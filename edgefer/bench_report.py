@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import csv
 import io
 from pathlib import Path
@@ -99,7 +101,8 @@ def write_outputs(report: dict, out: Path) -> list[Path]:
         written.append(out / "accuracy_vs_latency.png")
     for a in ok:
         names = report["classes"] + (["(other)"] if len(a["confusion_matrix"]) > len(report["classes"]) else [])
-        path = out / f"confusion_{a['name'].replace('.', '_').replace('/', '__')}.png"
+        slug = a["name"].replace(".", "_").replace("/", "__").replace(" +", "_tta_")
+        path = out / f"confusion_{re.sub(r'[^A-Za-z0-9_-]+', '_', slug)}.png"
         plot_confusion(np.array(a["confusion_matrix"]), names, path,
                        f"{a['name']}: accuracy {a['accuracy']:.1%} on {report['split']}")
         written.append(path)

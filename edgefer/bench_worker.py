@@ -53,20 +53,21 @@ def throughput(runner, inputs: np.ndarray, batch_sizes) -> dict:
 
 def run_job(job: dict) -> dict:
     from edgefer.litert import runtime_version
-    from edgefer.runners import open_runner
+    from edgefer.runners import open_runner, with_tta_runner
 
     baseline = _rss_mb()
     inputs = np.load(job["inputs"], allow_pickle=False)
     threads = job["threads"]
     start = time.perf_counter()
-    runner = open_runner(Path(job["artifact"]), max(threads))
+    tta = job.get("tta", "none")
+    runner = with_tta_runner(open_runner(Path(job["artifact"]), max(threads)), tta)
     load_seconds = time.perf_counter() - start
     start = time.perf_counter()
     probs = runner.predict(inputs, batch_size=job["batch_size"])
     accuracy_seconds = time.perf_counter() - start
     latency = {}
     for n in threads:
-        timed = open_runner(Path(job["artifact"]), n)
+        timed = with_tta_runner(open_runner(Path(job["artifact"]), n), tta)
         latency[str(n)] = latency_stats(time_single(timed, inputs[:1], job["runs"], job["warmup"]))
     best = throughput(runner, inputs, job["throughput_batches"])
     runtime = runner.runtime

@@ -179,23 +179,29 @@ def _expand(value: str, choices: tuple[str, ...], every: str) -> list[str]:
 def train_command(
     data: Optional[Path] = typer.Option(None, "--data", help="FER2013 in any form `data info` reads. Default: the embedded sample."),
     model: str = typer.Option("mobilenetv2", "--model", help="mobilenetv2, efficientnetb0, or all."),
-    mode: str = typer.Option("simple", "--mode", help="simple (frozen base + head), advanced (augmentation, then fine-tuning), or both."),
+    mode: str = typer.Option("simple", "--mode", help="finetune recipe: simple (frozen base + head), advanced (augmentation, then fine-tuning), or both. Ignored by the scratch recipe."),
     epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Epochs in all (advanced: head epochs + fine-tuning epochs). Default 25. With --resume: a new total (more to extend; the epochs done to finish now)."),
     img_size: int = typer.Option(224, "--img-size", help="Side the 48x48 face is resized to inside the model (96-224; down to 32 for quick tests)."),
     weights: str = typer.Option("imagenet", "--weights", help="imagenet (Keras cache, downloads if missing), none (from scratch), a no-top weights .h5, or an earlier run's model.keras (its backbone)."),
-    batch_size: int = typer.Option(64, "--batch-size", min=1),
+    recipe: str = typer.Option("auto", "--recipe", help="scratch (one phase, every layer, AdamW + warm-up + cosine, label smoothing, flip/shift/erasing), finetune (head on the frozen base, then top layers unfrozen), or auto: scratch with --weights none, else finetune. The options below left unset take the recipe's defaults."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Default: scratch 128, finetune 64."),
     labels: str = LABELS_OPT,
     ferplus: Optional[Path] = FERPLUS_OPT,
     out: Path = typer.Option(Path("runs"), "--out", help="Parent folder of the run folders."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue an interrupted run folder from its last checkpoint."),
     seed: int = typer.Option(0, "--seed", help="Seeds the split, the batch order, augmentation and initialisation."),
-    learning_rate: float = typer.Option(1e-3, "--lr", help="Learning rate of the head phase."),
+    learning_rate: Optional[float] = typer.Option(None, "--lr", help="Peak learning rate (scratch, default 2e-3) or that of the head phase (finetune, default 1e-3)."),
+    optimizer: Optional[str] = typer.Option(None, "--optimizer", help="adam, adamw or sgd (Nesterov momentum 0.9). Default: scratch adamw, finetune adam."),
+    weight_decay: Optional[float] = typer.Option(None, "--weight-decay", min=0.0, help="Decoupled weight decay (adamw, sgd). Default: scratch 0.05."),
+    warmup_epochs: Optional[int] = typer.Option(None, "--warmup-epochs", min=0, help="Epochs of linear warm-up before the cosine decay. Default: scratch 2, finetune 0."),
+    augment: Optional[str] = typer.Option(None, "--augment", help="Augmentation strength: none, light (flip, +-3 px shifts), standard (flip, +-5 px shifts, random erasing), strong. Default: scratch standard, finetune light (advanced) / none (simple)."),
     fine_tune_lr: float = typer.Option(1e-4, "--fine-tune-lr", help="Learning rate of the fine-tuning phase."),
     lr_schedule: str = typer.Option("cosine", "--lr-schedule", help="cosine (each phase decays from its rate towards 0) or constant."),
     head_epochs: Optional[int] = typer.Option(None, "--head-epochs", help="Advanced: epochs on the frozen base before fine-tuning (default: a fifth)."),
     unfreeze: str = typer.Option("default", "--unfreeze", help="Advanced: top base layers to unfreeze: a number, 'all', or 'default' (about two blocks)."),
+    val_fraction: float = typer.Option(0.2, "--val-fraction", min=0.01, max=0.5, help="Share of the training split held out (stratified) for validation, model selection and early reports."),
     class_weights: bool = typer.Option(False, "--class-weights", help="Weight classes inversely to their frequency (Disgust is 1.5% of Training)."),
-    label_smoothing: float = typer.Option(0.0, "--label-smoothing", min=0.0, max=0.5),
+    label_smoothing: Optional[float] = typer.Option(None, "--label-smoothing", min=0.0, max=0.5, help="Default: scratch 0.1, finetune 0."),
     no_feature_cache: bool = typer.Option(False, "--no-feature-cache", help="Simple mode: run the frozen base every epoch instead of caching its features (slow; for comparison)."),
     distribute: bool = typer.Option(False, "--distribute", help="Data-parallel over all local GPUs (TensorFlow MirroredStrategy / JAX DataParallel); --batch-size is per device."),
     cache_dir: Optional[Path] = CACHE_DIR_OPT,
@@ -216,19 +222,21 @@ def train_command(
                 config = TrainConfig(
                     model=name, mode=run_mode, data=str(data) if data else None, labels=labels,
                     ferplus=str(ferplus) if ferplus else None, epochs=epochs or 25, img_size=img_size, weights=weights,
-                    batch_size=batch_size, learning_rate=learning_rate, fine_tune_learning_rate=fine_tune_lr, lr_schedule=lr_schedule,
+                    recipe=recipe, batch_size=batch_size, learning_rate=learning_rate, fine_tune_learning_rate=fine_tune_lr,
+                    lr_schedule=lr_schedule, optimizer=optimizer, weight_decay=weight_decay, warmup_epochs=warmup_epochs,
+                    augment=augment,
                     head_epochs=head_epochs, unfreeze=unfreeze, label_smoothing=label_smoothing,
-                    class_weights=class_weights, cache_features=not no_feature_cache, seed=seed, out=str(out),
+                    class_weights=class_weights, val_fraction=val_fraction, cache_features=not no_feature_cache, seed=seed, out=str(out),
                     cache_dir=str(cache_dir) if cache_dir else None, distribute=distribute,
                 )
                 results.append(train(config))
     out_console = stdout_console
     table = Table(title="training summary")
-    for column in ("run", "model", "mode", "size", "weights", "val acc", "test acc", "epochs", "time"):
+    for column in ("run", "model", "recipe", "size", "weights", "val acc", "test acc", "epochs", "time"):
         table.add_column(column, overflow="fold")
     for r in results:
         row = r.summary_row()
-        table.add_row(row["run"], row["model"], row["mode"], str(row["img_size"]), row["weights"],
+        table.add_row(row["run"], row["model"], row["recipe"], str(row["img_size"]), row["weights"],
                       f"{row['val_acc']:.2%}", f"{row['test_acc']:.2%} (n={row['test_n']:,})", str(row["epochs"]),
                       f"{row['seconds']:.0f} s")
     out_console.print(table)
@@ -288,6 +296,17 @@ def _int_list(text: str) -> list[int]:
     return values
 
 
+def _tta_list(text: str) -> list[str]:
+    """--tta for bench: the plain row always, plus one row per augmentation asked for."""
+    from edgefer.predictor import TTA_MODES
+
+    modes = [t.strip() for t in text.split(",") if t.strip()]
+    unknown = [m for m in modes if m not in TTA_MODES]
+    if unknown or not modes:
+        raise DataError(f"--tta {text!r}; expected {' or '.join(TTA_MODES)} (comma-separated)")
+    return ["none"] + [m for m in dict.fromkeys(modes) if m != "none"]
+
+
 @app.command("bench")
 @user_errors
 def bench_command(
@@ -302,6 +321,7 @@ def bench_command(
     input_size: Optional[int] = typer.Option(None, "--input-size", help="External models: their input side (the face is resized to it)."),
     normalize: str = typer.Option("none", "--normalize", help="External models: 0_1, -1_1, imagenet or none."),
     labels: Optional[str] = typer.Option(None, "--labels", help="External models: their class names in output order, comma-separated."),
+    tta: str = typer.Option("none", "--tta", help="none, flip (each artifact also measured with flip averaging, as a row of its own: accuracy and latency), or none,flip."),
 ) -> None:
     """Accuracy (batched) and batch-1 latency of every artifact on the same test faces, side by side."""
     from edgefer.bench import BenchConfig, run_bench
@@ -310,7 +330,7 @@ def bench_command(
 
     config = BenchConfig(paths=paths, data=str(data) if data else None, split=split, threads=_int_list(threads),
                          runs=runs, warmup=warmup, min_accuracy=min_accuracy, out=out, input_size=input_size,
-                         normalize=check_normalize(normalize), labels=parse_labels(labels))
+                         normalize=check_normalize(normalize), labels=parse_labels(labels), tta=_tta_list(tta))
     report = run_bench(config)
     write_outputs(report, out)
     stdout_console.print(table(report))
@@ -337,6 +357,7 @@ def predict_command(
     save_annotated: Optional[Path] = typer.Option(None, "--save-annotated", help="Write each image with boxes and labels drawn into this folder."),
     detector: str = typer.Option("blazeface", "--detector", help="blazeface (shipped, TFLite) or haar (needs OpenCV 4.x)."),
     min_score: float = typer.Option(0.5, "--min-score", min=0.0, max=1.0, help="Face detector confidence threshold."),
+    tta: str = typer.Option("none", "--tta", help="Test-time augmentation: none, or flip (average with the mirrored face: more accurate, twice the work)."),
 ) -> None:
     """Facial expression of face images, of every face in photos (--detect), or live from a camera.
 
@@ -350,7 +371,7 @@ def predict_command(
         raise PredictorError("no images given; usage: edgefer predict [MODEL.tflite] IMAGE... (or --camera 0)")
     options = PredictOptions(detect=detect or camera is not None, as_json=as_json, threads=threads, detector=detector,
                              annotated_dir=save_annotated, min_score=min_score)
-    predictor = EmotionPredictor(model, num_threads=threads, detector=detector)
+    predictor = EmotionPredictor(model, num_threads=threads, detector=detector, tta=tta)
     emit = lambda line: print(line, flush=True)  # noqa: E731
     if camera is not None:
         camera_loop(predictor, camera, options, emit, max_frames=max_frames)

@@ -1,73 +1,70 @@
 """Batches for Keras `fit`: 48x48 uint8 faces stay in memory; the model resizes per batch.
 
-Never materialises the data at the training size in float32 (the seed's way costs 17 GB at 224).
-The epoch's order is drawn from (seed, epoch), so a resumed run sees the same batches.
-Augmentation (advanced mode) runs on the 48x48 batch with Keras preprocessing layers, the
-equivalent of the seed's ImageDataGenerator: horizontal flip, small rotation, zoom, shifts,
-brightness and contrast. Backend-agnostic: numpy in, numpy out.
+Never materialises the data at the training size in float32 (that costs 17 GB at 224 px).
+The epoch's order and its augmentation are drawn from (seed, epoch), so a resumed run sees the
+same batches. Augmentation (edgefer.augment) is done once per epoch on the whole uint8 array in
+numpy, vectorised: a batch is then only a slice and a cast, so the input path stays a small share
+of an epoch (benchmarks/train_speed.py measures it). Backend-agnostic: numpy in, numpy out.
 """
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
+from edgefer.augment import AugmentSpec, augment_epoch
 from edgefer.keras_env import import_keras
-
-
-def build_augmenter(seed: int):
-    keras = import_keras()
-    layers = keras.layers
-    return keras.Sequential(
-        [
-            layers.RandomFlip("horizontal", seed=seed),
-            layers.RandomRotation(0.05, fill_mode="nearest", seed=seed + 1),  # about +-18 degrees
-            layers.RandomZoom(0.1, fill_mode="nearest", seed=seed + 2),
-            layers.RandomTranslation(0.1, 0.1, fill_mode="nearest", seed=seed + 3),
-            layers.RandomBrightness(0.1, value_range=(0, 255), seed=seed + 4),
-            layers.RandomContrast(0.1, value_range=(0, 255), seed=seed + 5),
-        ],
-        name="augment",
-    )
 
 
 def one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:
     return np.eye(num_classes, dtype=np.float32)[labels]
 
 
+def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
+    return np.random.default_rng([seed, epoch]).permutation(n)
+
+
 def make_batches(x: np.ndarray, y: np.ndarray, *, batch_size: int, shuffle: bool, seed: int = 0,
-                 augment: bool = False, sample_weights: np.ndarray | None = None, start_epoch: int = 0):
+                 augment: AugmentSpec | None = None, sample_weights: np.ndarray | None = None,
+                 start_epoch: int = 0):
     """A keras.utils.PyDataset over in-memory arrays (faces are given a channel axis).
 
     Order and augmentation of epoch e depend only on (seed, e): a run resumed at epoch e sees
-    exactly the batches the uninterrupted run would have seen.
+    exactly the batches the uninterrupted run would have seen. `input_seconds` accumulates the
+    time spent preparing data (augmentation + batch slicing), for the speed benchmark.
     """
     keras = import_keras()
+    if augment is not None and x.dtype != np.uint8:
+        raise ValueError("augmentation needs the uint8 faces, not features")
 
     class ArrayBatches(keras.utils.PyDataset):
         def __init__(self):
             super().__init__(workers=1, use_multiprocessing=False)
             self.epoch = start_epoch
+            self.input_seconds = 0.0
             self._start_epoch()
 
         def _start_epoch(self):
-            self.augmenter = build_augmenter(seed * 1000 + self.epoch * 10) if augment else None
-            self.order = (
-                np.random.default_rng([seed, self.epoch]).permutation(len(x)) if shuffle else np.arange(len(x))
-            )
+            start = time.perf_counter()
+            self.order = epoch_order(len(x), seed, self.epoch) if shuffle else np.arange(len(x))
+            self.x = augment_epoch(x, augment, seed, self.epoch) if augment is not None else x
+            self.input_seconds += time.perf_counter() - start
 
         def __len__(self):
             return max(1, -(-len(x) // batch_size))
 
         def __getitem__(self, index):
+            start = time.perf_counter()
             rows = self.order[index * batch_size : (index + 1) * batch_size]
-            batch = x[rows]
+            batch = self.x[rows]
             if batch.ndim == 3:
                 batch = batch[..., None]
-            batch = batch.astype(np.float32)
-            if self.augmenter is not None:
-                batch = keras.ops.convert_to_numpy(self.augmenter(batch, training=True))
-            out = (batch, y[rows])
-            return out + (sample_weights[rows],) if sample_weights is not None else out
+            out = (batch.astype(np.float32), y[rows])
+            if sample_weights is not None:
+                out += (sample_weights[rows],)
+            self.input_seconds += time.perf_counter() - start
+            return out
 
         def on_epoch_end(self):
             self.epoch += 1

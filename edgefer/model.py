@@ -52,11 +52,13 @@ def _head_layers(keras, config: TrainConfig, num_classes: int) -> list:
 def build_model(config: TrainConfig, num_classes: int, *, weights: str | None = None) -> FERModel:
     """Build the full model; `weights` overrides config.weights (e.g. 'none' when restoring a checkpoint)."""
     keras = import_keras()
+    config = config.resolved()
     spec = get_backbone(config.model)
     weights = weights if weights is not None else config.weights
     base = build_base(spec, config.img_size, weights)
     base.trainable = False
-    if config.weights == "none":
+    if config.weights == "none" and config.recipe == "finetune":
+        # The scratch recipe trains BatchNorm from the first step over many epochs: Keras' 0.99 suits it.
         _fast_batchnorm_statistics(base)
     face = keras.Input(INPUT_SHAPE, name="face")
     x = _preprocess(keras, face, config.img_size, spec)

@@ -27,10 +27,11 @@ class PipelineConfig:
     predict_faces: int = 7
 
     def train_config(self) -> TrainConfig:
+        # weights none: the scratch recipe (one warm-up epoch of the few); otherwise head, then fine-tuning.
+        scratch = self.weights == "none"
         return TrainConfig(model=self.model, mode="advanced", data=self.data, epochs=self.epochs, head_epochs=1,
                            img_size=self.img_size, weights=self.weights, unfreeze="all",
-                           fine_tune_learning_rate=1e-3 if self.weights == "none" else 1e-4,
-                           batch_size=32, out=str(self.out / "runs"))
+                           warmup_epochs=1 if scratch else None, batch_size=32, out=str(self.out / "runs"))
 
 
 def run_pipeline(config: PipelineConfig, say) -> dict:
@@ -40,7 +41,7 @@ def run_pipeline(config: PipelineConfig, say) -> dict:
     from edgefer.export_run import export_run
     from edgefer.training import train
 
-    say(f"[1/4] train {config.model} advanced, {config.img_size} px, {config.epochs} epochs, weights {config.weights}, "
+    say(f"[1/4] train {config.model} {'scratch recipe' if config.weights == 'none' else 'advanced'}, {config.img_size} px, {config.epochs} epochs, weights {config.weights}, "
         f"on {config.data or 'the embedded sample'}")
     result = train(config.train_config())
     say(f"      test accuracy {result.metrics['test']['accuracy']:.1%} (n={result.metrics['test']['n']:,}) "

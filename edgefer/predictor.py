@@ -28,6 +28,9 @@ import numpy as np
 FER2013_CLASSES = ("Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral")
 BLAZEFACE_FILE = "face_detection_short_range.tflite"
 DEFAULT_MODEL_FILE = "default_model.tflite"
+# Test-time augmentation: "flip" averages the probabilities of the face and its mirror image
+# (one interpreter call on a batch of two): about +1 pp on FER2013 for twice the work.
+TTA_MODES = ("none", "flip")
 _HERE = Path(__file__).resolve().parent
 # Value range the model's float input expects, given raw pixels 0..255.
 NORMALIZERS = {
@@ -235,7 +238,7 @@ class EmotionPredictor:
     """A TFLite emotion model with its labels and input facts; call `predict`, `predict_batch`, `predict_frame`."""
 
     def __init__(self, model_path=None, num_threads: int | None = None, labels=None, normalize: str | None = None,
-                 detector: str = "blazeface", margin: float = 0.1, runtime: str | None = None):
+                 detector: str = "blazeface", margin: float = 0.1, runtime: str | None = None, tta: str = "none"):
         self.model_path = Path(model_path) if model_path is not None else default_model_path()
         self.interpreter, self.runtime = _open_tflite(self.model_path, num_threads, runtime)
         self.num_threads = num_threads
@@ -245,6 +248,9 @@ class EmotionPredictor:
         self.classes = self._classes(labels, meta)
         self._normalize = NORMALIZERS[self._normalize_name(normalize, meta)]
         self._detector_name, self._detector, self.margin = detector, None, margin
+        if tta not in TTA_MODES:
+            raise PredictorError(f"tta={tta!r}; expected one of {', '.join(TTA_MODES)}")
+        self.tta = tta
 
     # -- set-up --------------------------------------------------------------------------------------
     def _read_tensors(self) -> None:
@@ -326,6 +332,10 @@ class EmotionPredictor:
         scale, zero = self._out_quant
         return (out.astype(np.float32) - zero) * scale
 
+    def infer(self, batch: np.ndarray) -> np.ndarray:
+        """`run` with this predictor's test-time augmentation."""
+        return with_tta(self.run, batch, self.tta)
+
     def _result(self, probabilities: np.ndarray) -> Prediction:
         values = probabilities.tolist()
         best = max(range(len(values)), key=values.__getitem__)
@@ -333,14 +343,14 @@ class EmotionPredictor:
 
     def predict(self, face) -> Prediction:
         """The expression of one face image (already cropped to the face)."""
-        return self._result(self.run(self.prepare(face)[None])[0])
+        return self._result(self.infer(self.prepare(face)[None])[0])
 
     def predict_batch(self, faces, batch_size: int = 32) -> list[Prediction]:
         """`predict` for many faces, `batch_size` per interpreter call."""
         prepared = [self.prepare(face) for face in faces]
         results = []
         for start in range(0, len(prepared), batch_size):
-            probabilities = self.run(np.stack(prepared[start : start + batch_size]))
+            probabilities = self.infer(np.stack(prepared[start : start + batch_size]))
             results.extend(self._result(p) for p in probabilities)
         return results
 
@@ -363,6 +373,15 @@ class EmotionPredictor:
         for result, face in zip(results, faces):
             result.box, result.face_score = face.box, face.score
         return results
+
+
+def with_tta(run, batch: np.ndarray, tta: str = "none") -> np.ndarray:
+    """run(batch) -> probabilities; with tta="flip" the mean over each face and its mirror (NHWC, one call)."""
+    if tta == "none":
+        return run(batch)
+    n = len(batch)
+    both = run(np.concatenate([batch, batch[:, :, ::-1]]))
+    return (both[:n] + both[n:]) / 2
 
 
 def default_model_path() -> Path:
@@ -523,9 +542,11 @@ def main(argv=None) -> int:
     parser.add_argument("--detector", default="blazeface", choices=sorted(DETECTORS))
     parser.add_argument("--json", action="store_true", help="one JSON object per image")
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--tta", default="none", choices=TTA_MODES,
+                        help="flip: average with the mirrored face (more accurate, twice the work)")
     args = parser.parse_args(argv)
     try:
-        predictor = EmotionPredictor(args.model, num_threads=args.threads, detector=args.detector)
+        predictor = EmotionPredictor(args.model, num_threads=args.threads, detector=args.detector, tta=args.tta)
     except PredictorError as error:
         print(f"error: {error}")
         return 2

@@ -125,3 +125,25 @@ def open_runner(path: Path, num_threads: int | None = None):
     if not path.is_file():
         raise ModelError(f"{path}: no such model file")
     return runner(path, num_threads)
+
+
+class TTARunner:
+    """A runner whose probabilities average each face with its mirror image (`predictor.with_tta`)."""
+
+    def __init__(self, runner, tta: str):
+        self.runner, self.tta, self.runtime = runner, tta, runner.runtime
+
+    def predict(self, faces: np.ndarray, batch_size: int = 64) -> np.ndarray:
+        from edgefer.predictor import with_tta
+
+        parts = [with_tta(lambda b: self.runner.predict(b, batch_size=len(b)), faces[i : i + batch_size], self.tta)
+                 for i in range(0, len(faces), batch_size)]
+        return np.concatenate(parts)
+
+
+def with_tta_runner(runner, tta: str = "none"):
+    from edgefer.predictor import TTA_MODES
+
+    if tta not in TTA_MODES:
+        raise ModelError(f"test-time augmentation {tta!r}; expected one of {', '.join(TTA_MODES)}")
+    return runner if tta == "none" else TTARunner(runner, tta)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgefer.augment import augment_spec
 from edgefer.backbones import get_backbone
 from edgefer.cache import content_hash
 from edgefer.config import TrainConfig
@@ -49,6 +50,7 @@ class RunResult:
             "run": str(self.run_dir),
             "model": self.config.model,
             "mode": self.config.mode,
+            "recipe": self.config.run_label,
             "img_size": self.config.img_size,
             "weights": self.config.weights,
             "val_acc": self.metrics["validation"]["accuracy"],
@@ -117,7 +119,8 @@ class _Trainer:
 
     # ---------- model ----------
     def build(self) -> None:
-        if self.config.mode == "simple" and self.config.weights == "none":
+        finetune_simple = self.config.recipe == "finetune" and self.config.mode == "simple"
+        if finetune_simple and self.config.weights == "none":
             print("warning: simple mode on a randomly initialised frozen base is not meaningful "
                   "(its features carry almost no signal); use advanced mode with --unfreeze all "
                   "to train from scratch", flush=True)
@@ -126,11 +129,12 @@ class _Trainer:
         best = self.ckpt / "best.weights.h5"
         if self.state.epochs_done and best.exists():  # resuming: the base's weights come from the checkpoint
             self.fer.full.load_weights(best)
-        self.use_features = self.config.mode == "simple" and self.config.cache_features
+        self.use_features = finetune_simple and self.config.cache_features
 
     def _compile(self, model, learning_rate: float) -> None:
         loss = self.keras.losses.CategoricalCrossentropy(label_smoothing=self.config.label_smoothing)
-        model.compile(optimizer=self.keras.optimizers.Adam(learning_rate), loss=loss, metrics=["accuracy"])
+        optimizer = make_optimizer(self.keras, self.config.optimizer, learning_rate, self.config.weight_decay)
+        model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
 
     def _features(self) -> dict[str, np.ndarray]:
         """Pooled backbone features of every split, computed once and kept in the checkpoint folder."""
@@ -183,6 +187,10 @@ class _Trainer:
             model = self.fer.head if self.use_features else self.fer.full
             self._compile(model, self.config.learning_rate)
             return model
+        if phase == "train":  # scratch recipe: every layer trainable from the first epoch
+            self.fer.base.trainable = True
+            self._compile(self.fer.full, self.config.learning_rate)
+            return self.fer.full
         spec = get_backbone(self.config.model)
         if last.exists():  # head phase done: continue from its last epoch's weights
             self._restore_full(last)
@@ -208,13 +216,16 @@ class _Trainer:
             val = (self.features["val"], self.y["val"])
         else:
             train = make_batches(self.splits.train.images, self.y["train"], batch_size=self.batch_size, shuffle=True,
-                                 seed=c.seed, augment=c.mode == "advanced", sample_weights=self.sample_weights,
+                                 seed=c.seed, augment=augment_spec(c.augment), sample_weights=self.sample_weights,
                                  start_epoch=start)
             val = make_batches(self.splits.val.images, self.y["val"], batch_size=self.batch_size, shuffle=False)
+        self.train_batches, self.input_seconds_before = train, 0.0
         checkpoint = _Checkpoint(self, model, phase)
         schedule = self.keras.callbacks.LearningRateScheduler(
             lambda epoch, lr: c.learning_rate_at(phase, epoch, first_epoch, last_epoch))
-        print(f"phase {phase}: epochs {start + 1}..{last_epoch}, learning rate {c.lr_schedule}", flush=True)
+        warmup = f"{c.warmup_epochs} warm-up epochs, then " if c.warmup_epochs else ""
+        print(f"phase {phase}: epochs {start + 1}..{last_epoch}, {c.optimizer}, learning rate {c.learning_rate_at(phase, start, first_epoch, last_epoch):.2g} "
+              f"({warmup}{c.lr_schedule}), augment {c.augment}", flush=True)
         model.fit(train, validation_data=val, initial_epoch=start, epochs=last_epoch,
                   callbacks=[schedule, checkpoint, *self.user_callbacks], verbose=self._verbose())
 
@@ -230,8 +241,11 @@ class _Trainer:
     def checkpoint(self, model, phase: str, epoch: int, logs: dict) -> None:
         with atomic_path(self.ckpt / "last.keras") as tmp:
             model.save(tmp)
+        input_seconds = getattr(getattr(self, "train_batches", None), "input_seconds", 0.0)
         row = {"epoch": epoch + 1, "phase": phase, **{k: float(v) for k, v in logs.items()},
-               "seconds": round(time.perf_counter() - self.epoch_start, 3)}
+               "seconds": round(time.perf_counter() - self.epoch_start, 3),
+               "input_seconds": round(input_seconds - getattr(self, "input_seconds_before", 0.0), 3)}
+        self.input_seconds_before = input_seconds
         self.state.history = [r for r in self.state.history if r["epoch"] < epoch + 1] + [row]
         if logs.get("val_accuracy", -1) > self.state.best_val:
             self.state.best_val, self.state.best_epoch = float(logs["val_accuracy"]), epoch + 1
@@ -255,7 +269,8 @@ class _Trainer:
         write_json(self.run_dir / METRICS_FILE, metrics)
         from edgefer.train_plots import plot_confusion, plot_curves
 
-        title = f"{self.config.model} {self.config.mode} {self.config.img_size}px, weights: {self.config.weights}"
+        title = (f"{self.config.model} {self.config.run_label} {self.config.img_size}px, "
+                 f"weights: {weights_description(self.config.weights)}")
         plot_curves(self.state.history, self.run_dir / CURVES_FILE, title)
         test = metrics["test"]
         plot_confusion(np.array(test["confusion_matrix"]), self.classes, self.run_dir / CONFUSION_FILE,
@@ -301,6 +316,17 @@ class _Trainer:
         })
 
 
+def make_optimizer(keras, name: str, learning_rate: float, weight_decay: float):
+    """The Keras optimizer `name` (config.OPTIMIZERS); weight decay is decoupled (AdamW / SGD's own)."""
+    factories = {
+        "adam": lambda: keras.optimizers.Adam(learning_rate),
+        "adamw": lambda: keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay),
+        "sgd": lambda: keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True,
+                                            weight_decay=weight_decay or None),
+    }
+    return factories[name]()
+
+
 def _Checkpoint(trainer: _Trainer, model, phase: str):
     keras = trainer.keras
 
@@ -332,8 +358,8 @@ def _run(config: TrainConfig, run_dir: Path, callbacks) -> RunResult:
 
 def train(config: TrainConfig, callbacks=()) -> RunResult:
     """Train one model in one mode into a new run folder under config.out."""
-    config.validate()
-    run_dir = new_run_dir(Path(config.out), config.model, config.mode)
+    config = config.validate()
+    run_dir = new_run_dir(Path(config.out), config.model, config.run_label)
     return _run(config, run_dir, callbacks)
 
 
@@ -347,7 +373,9 @@ def resume_run(run_dir: str | Path, callbacks=(), epochs: int | None = None) -> 
     if not run_file.is_file():
         raise ModelError(f"{run_dir}: not a run folder (no {RUN_FILE}); expected a folder made by edgefer train")
     saved = json.loads(run_file.read_text())
-    config = TrainConfig(**{k: (tuple(v) if k == "dense_units" else v) for k, v in saved["config"].items()})
+    fields = {k: (tuple(v) if k == "dense_units" and v is not None else v) for k, v in saved["config"].items()}
+    fields.setdefault("recipe", "finetune")  # runs from before the recipes existed were all head-then-fine-tune
+    config = TrainConfig(**fields)
     if saved.get("complete") and (run_dir / MODEL_FILE).exists():
         raise ModelError(f"{run_dir}: this run is complete; nothing to resume")
     if epochs is not None:

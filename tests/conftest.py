@@ -86,7 +86,7 @@ def trained_run(tmp_path_factory):
     test_x, test_y = separable_faces(10, seed=2)
     data = save_npz(FERDataset(images=np.concatenate([train_x, test_x]), labels=np.concatenate([train_y, test_y]),
                                usage=["Training"] * len(train_y) + ["PublicTest"] * len(test_y)), root / "sep.npz")
-    config = TrainConfig(img_size=32, weights="none", mode="advanced", unfreeze="all", epochs=10, head_epochs=1,
+    config = TrainConfig(recipe="finetune", img_size=32, weights="none", mode="advanced", unfreeze="all", epochs=10, head_epochs=1,
                          fine_tune_learning_rate=2e-3, batch_size=16, data=str(data), out=str(root / "runs"))
     result = train(config)
     assert result.metrics["validation"]["accuracy"] > 0.9  # the checks below need a model that discriminates

@@ -131,3 +131,24 @@ def test_latency_statistics_come_from_real_timings():
     stats = latency_stats(samples)
     assert Sleeper.calls == 18 and stats["runs"] == 15
     assert 3.0 <= stats["p50_ms"] < 50 and stats["min_ms"] >= 3.0
+
+
+def test_flip_tta_is_a_row_of_its_own_with_its_latency(exported, test_faces, tmp_path):
+    from edgefer.predictor import EmotionPredictor
+
+    folder, _ = exported
+    model = folder / "model_int8.tflite"
+    result = runner.invoke(app, ["bench", str(model), "--data", str(test_faces), "--out", str(tmp_path),
+                                 "--tta", "flip", *FAST])
+    assert result.exit_code == 0, result.output
+    rows = json.loads((tmp_path / "bench.json").read_text())["artifacts"]
+    assert [(r["name"], r["tta"]) for r in rows] == [("model_int8.tflite", "none"), ("model_int8.tflite +flip", "flip")]
+    assert all(r["status"] == "ok" and set(r["latency"]) == {"1", "2"} for r in rows)
+    # The flip row scores what the predictor with tta="flip" predicts on the same faces.
+    data = np.load(test_faces, allow_pickle=False)
+    predictor = EmotionPredictor(model, num_threads=1, tta="flip")
+    labels = [predictor.classes.index(r.label) for r in predictor.predict_batch(list(data["images"]))]
+    assert rows[1]["accuracy"] == pytest.approx(np.mean(np.array(labels) == data["labels"]), abs=1.5 / 70)
+    assert "model_int8.tflite +flip" in result.stdout
+    bad = runner.invoke(app, ["bench", str(model), "--data", str(test_faces), "--out", str(tmp_path), "--tta", "rot"])
+    assert bad.exit_code == 2 and "--tta 'rot'" in bad.output

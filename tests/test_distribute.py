@@ -17,7 +17,7 @@ TRAIN = """
 import json, sys
 from edgefer.config import TrainConfig
 from edgefer.training import train
-r = train(TrainConfig(img_size=32, weights="none", epochs=2, batch_size=16, mode=sys.argv[2], unfreeze="all",
+r = train(TrainConfig(recipe="finetune", img_size=32, weights="none", epochs=2, batch_size=16, mode=sys.argv[2], unfreeze="all",
                       out=sys.argv[1], distribute=sys.argv[3] == "1"))
 run = json.load(open(r.run_dir / "run.json"))
 print("RESULT " + json.dumps({"distribution": run["distribution"], "backend": run["backend"],

@@ -143,3 +143,36 @@ def test_allowed_drop_tolerates_churn_not_collapse():
     assert 0.018 < allowed_drop(300, 8) < 0.019  # 8 flips on 300 faces: 2 * sqrt(8) / 300
     # EfficientNetB0's int8 collapse: 42% -> 25% on 300 faces with about half the predictions changed
     assert 0.17 > allowed_drop(300, 150)
+
+
+AVX2_SCRIPT = """
+import sys, numpy as np, onnxruntime as ort
+data = np.load(sys.argv[2], allow_pickle=False)
+session = ort.InferenceSession(sys.argv[1], providers=["CPUExecutionProvider"])
+probs = session.run(None, {session.get_inputs()[0].name: data["x"]})[0]
+print((probs.argmax(1) == data["y"]).mean())
+"""
+
+
+@pytest.mark.slow
+def test_onnx_int8_holds_on_a_cpu_without_avx512(exported, tmp_path):
+    """onnxruntime's u8 x s8 kernels saturate on CPUs without VNNI (AVX2 EPYC): the int8 ONNX must not
+    collapse there. Re-run under qemu's emulated AVX2-only EPYC when qemu-user is installed."""
+    import subprocess
+    import sys
+
+    qemu = shutil.which("qemu-x86_64-static") or shutil.which("qemu-x86_64")
+    if qemu is None:
+        pytest.skip("qemu-x86_64-static not installed (apt-get install qemu-user-static)")
+    folder, _ = exported
+    x, y = separable_faces(6, seed=11)
+    data = tmp_path / "faces.npz"
+    np.savez(data, x=x[..., None].astype(np.float32), y=y)
+    native = float((OnnxRunner(folder / "model.onnx").predict(x[..., None]).argmax(1) == y).mean())
+    script = tmp_path / "score.py"
+    script.write_text(AVX2_SCRIPT)
+    done = subprocess.run([qemu, "-cpu", "EPYC-Rome", sys.executable, str(script), str(folder / "model_int8.onnx"),
+                           str(data)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    emulated = float(done.stdout.split()[-1])
+    assert emulated >= native - allowed_drop(len(y), len(y) // 10) - 1e-9, (emulated, native)

@@ -14,7 +14,8 @@ RUN_FILES = {"model.keras", "run.json", "history.csv", "curves.png", "confusion_
 
 
 def tiny(tmp_path, **overrides) -> TrainConfig:
-    settings = dict(img_size=32, weights="none", epochs=2, batch_size=32, out=str(tmp_path / "runs"), seed=0)
+    settings = dict(img_size=32, weights="none", epochs=2, batch_size=32, out=str(tmp_path / "runs"), seed=0,
+                    recipe="finetune")
     settings.update(overrides)
     return TrainConfig(**settings)
 
@@ -96,8 +97,8 @@ def test_cli_train_prints_summary_and_refuses_to_resume_a_complete_run(tmp_path)
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "training summary" in result.stdout and "from scratch" in result.stdout
-    assert (out / "mobilenetv2-simple" / "model.keras").exists()
-    again = runner.invoke(app, ["train", "--resume", str(out / "mobilenetv2-simple")])
+    assert (out / "mobilenetv2-scratch" / "model.keras").exists()  # --weights none: the scratch recipe
+    again = runner.invoke(app, ["train", "--resume", str(out / "mobilenetv2-scratch")])
     assert again.exit_code == 2 and "this run is complete" in again.output
     bad = runner.invoke(app, ["train", "--model", "resnet", "--out", str(out)])
     assert bad.exit_code == 2 and "expected one of mobilenetv2, efficientnetb0, all" in bad.output
