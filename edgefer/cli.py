@@ -400,7 +400,7 @@ def pipeline_command(
 
     config = PipelineConfig(out=out, data=str(data) if data else None, model=model, img_size=img_size, epochs=epochs,
                             weights=weights, bench_runs=bench_runs)
-    run_pipeline(config, stdout_console.print)
+    run_pipeline(config, lambda text: stdout_console.print(text, soft_wrap=True, highlight=False))
 
 
 if __name__ == "__main__":

@@ -57,8 +57,9 @@ def build_model(config: TrainConfig, num_classes: int, *, weights: str | None = 
     weights = weights if weights is not None else config.weights
     base = build_base(spec, config.img_size, weights)
     base.trainable = False
-    if config.weights == "none" and config.recipe == "finetune":
-        # The scratch recipe trains BatchNorm from the first step over many epochs: Keras' 0.99 suits it.
+    if config.bn_momentum is not None:
+        _fast_batchnorm_statistics(base, config.bn_momentum)
+    elif config.weights == "none":
         _fast_batchnorm_statistics(base)
     face = keras.Input(INPUT_SHAPE, name="face")
     x = _preprocess(keras, face, config.img_size, spec)
@@ -82,8 +83,8 @@ def build_model(config: TrainConfig, num_classes: int, *, weights: str | None = 
 
 
 def _fast_batchnorm_statistics(base, momentum: float = 0.9) -> None:
-    """From scratch, BatchNorm's moving statistics must catch up within a few hundred steps
-    (Keras' 0.99 needs thousands); otherwise validation runs on statistics of the random init."""
+    """From scratch, BatchNorm's moving statistics must catch up within a few hundred steps (Keras'
+    MobileNetV2 has 0.999, which needs thousands); otherwise validation runs on stale statistics."""
     keras = import_keras()
     for layer in base.layers:
         if isinstance(layer, keras.layers.BatchNormalization):

@@ -95,4 +95,4 @@ def _predict_examples(model: Path, config: PipelineConfig, say) -> None:
         line = f"      test face {row:4d}: true {test.classes[test.labels[row]]:8s} new model {new.label} {new.probability:.0%}"
         say(line + (f", shipped model {old.label} {old.probability:.0%}" if old else ""))
     say(f"      same from a shell: edgefer predict {model} FACE.png, or on a device: "
-        f"python {model.parent / 'edgefer_predictor.py'} {model.name} FACE.png")
+        f"cd {model.parent} && python edgefer_predictor.py {model.name} FACE.png")

@@ -2,6 +2,7 @@
 
 import json
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -126,13 +127,20 @@ def test_pipeline_runs_every_step_on_the_sample(tmp_path):
     assert result.exit_code == 0, result.output
     for step in ("[1/4] train", "[2/4] export", "[3/4] bench", "[4/4] predict"):
         assert step in result.stdout
-    export = out / "export" / "mobilenetv2-advanced"
+    export = out / "export" / "mobilenetv2-scratch"  # weights none: the scratch recipe
     for name in ("model_int8.tflite", "model.onnx", "edgefer_predictor.py", "requirements.txt"):
         assert (export / name).is_file(), name
     bench = json.loads((out / "bench" / "bench.json").read_text())
     names = {a["name"] for a in bench["artifacts"]}
     assert {"model.keras", "model_int8.tflite", "model.onnx"} <= names and bench["n"] == 140
     assert len(re.findall(r"test face +\d+: true \w+ +new model \w+", result.stdout)) == 7
+    # The device command it prints works as printed (with a real face for FACE.png).
+    command = re.search(r"on a device:\s+(cd .+? FACE\.png)", result.stdout.replace("\n", " ")).group(1)
+    face = tmp_path / "face.png"
+    Image.fromarray(separable_faces(1, seed=3)[0][0]).save(face)
+    command = command.replace("FACE.png", str(face)).replace("python ", f"{sys.executable} ", 1)
+    done = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "face.png" in done.stdout, done.stdout + done.stderr
 
 
 def test_shipped_model_works_without_a_model_argument(tmp_path):

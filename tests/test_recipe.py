@@ -145,3 +145,17 @@ def test_cli_records_the_scratch_recipe_in_run_json(tmp_path):
     assert float(rows[0]["learning_rate"]) == pytest.approx(2e-3)  # 1 warm-up epoch reaches the peak
     assert float(rows[2]["learning_rate"]) < float(rows[1]["learning_rate"])
     assert all(float(r["input_seconds"]) >= 0 for r in rows)
+
+
+def test_scratch_backbone_batchnorm_tracks_its_statistics_fast_enough():
+    """Keras' MobileNetV2 ships BatchNorm momentum 0.999: from scratch its moving statistics lag so far
+    behind the weights that validation collapses to one class. The recipe sets 0.99."""
+    import keras
+
+    from edgefer.model import build_model
+
+    fer = build_model(TrainConfig(weights="none", img_size=32), num_classes=7)
+    momenta = {layer.momentum for layer in fer.base.layers if isinstance(layer, keras.layers.BatchNormalization)}
+    assert momenta == {0.99}
+    custom = build_model(TrainConfig(weights="none", img_size=32, bn_momentum=0.95), num_classes=7)
+    assert {l.momentum for l in custom.base.layers if isinstance(l, keras.layers.BatchNormalization)} == {0.95}
