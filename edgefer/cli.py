@@ -255,7 +255,7 @@ def export_command(
     int16x8: bool = typer.Option(False, "--int16x8", help="TFLite int8 weights + int16 activations: the remedy when int8 collapses (EfficientNet)."),
     onnx: bool = typer.Option(False, "--onnx", help="ONNX float32 (tf2onnx, opset 17, dynamic batch)."),
     onnx_int8: bool = typer.Option(False, "--onnx-int8", help="ONNX int8 (onnxruntime static quantization)."),
-    all_formats: bool = typer.Option(False, "--all", help="Every format above."),
+    all_formats: bool = typer.Option(False, "--all", help="Every format above that loads for every model: all but --int16x8 (ask for it by name)."),
     calib_samples: int = typer.Option(300, "--calib-samples", min=1, help="Training faces (stratified) used to calibrate int8."),
     check_samples: int = typer.Option(300, "--check-samples", min=1, help="Validation faces each artifact is checked on."),
     data: Optional[Path] = typer.Option(None, "--data", help="Data for calibration and checks (default: the run's own)."),
@@ -266,11 +266,13 @@ def export_command(
     With no format flag: --int8 and --onnx. Artifacts failing their check go to OUT/rejected/.
     """
     from edgefer.export_run import export_run
-    from edgefer.exporters import DEFAULT_FORMATS, EXPORT_FORMATS
+    from edgefer.exporters import ALL_FORMATS, DEFAULT_FORMATS, EXPORT_FORMATS
 
     chosen = {"int8": int8, "int16x8": int16x8, "fp16": fp16, "dynamic": dynamic, "fp32": fp32, "onnx": onnx,
               "onnx-int8": onnx_int8}
-    formats = list(EXPORT_FORMATS) if all_formats else [f for f in EXPORT_FORMATS if chosen[f]] or list(DEFAULT_FORMATS)
+    asked = [f for f in EXPORT_FORMATS if chosen[f]]
+    formats = ([f for f in EXPORT_FORMATS if f in ALL_FORMATS or f in asked] if all_formats
+               else asked or list(DEFAULT_FORMATS))
     folder, results = export_run(source, formats, out=out, data=str(data) if data else None,
                                  calib_samples=calib_samples, check_samples=check_samples)
     table = Table(title=f"export to {folder}  (checked on {check_samples} validation faces against Keras)")

@@ -119,6 +119,12 @@ def test_failing_artifact_is_rejected_not_left_in_place(trained_run, tmp_path):
     result = export_one(EXPORT_FORMATS["fp32"], model, source, tmp_path, faces[:5], (faces, labels, probs))
     assert result.status == "ok" and (tmp_path / "model_fp32.tflite").exists()
     assert not (tmp_path / "rejected").exists()
+    # A file that converts but does not load (int16x8 on some models): rejected, reason without the staging path.
+    unloadable = ExportFormat("int16x8", "model_int16x8.tflite", "unloadable", True, lambda m, c: b"TFL3 but broken")
+    result = export_one(unloadable, model, source, tmp_path, faces[:5], (faces, labels, probs))
+    assert result.status == "failed" and result.reason.startswith("does not load")
+    assert ".staging" not in result.reason and str(tmp_path) not in result.reason
+    assert (tmp_path / "rejected" / "model_int16x8.tflite").exists()
 
 
 def test_cli_default_is_int8_and_onnx(trained_run, tmp_path):
@@ -176,3 +182,31 @@ def test_onnx_int8_holds_on_a_cpu_without_avx512(exported, tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     emulated = float(done.stdout.split()[-1])
     assert emulated >= native - allowed_drop(len(y), len(y) // 10) - 1e-9, (emulated, native)
+
+
+def test_quantized_check_refuses_a_different_model_with_the_same_accuracy():
+    """A near-constant Keras model and a constant int8 model of another class score the same: not a pass."""
+    from edgefer.export_run import judge
+
+    labels = np.arange(70) % 7
+    keras_probs = np.full((70, 7), 0.14)
+    keras_probs[:, 0] = 0.16  # near-uniform, always Angry: 1/7 right
+    constant = np.zeros((70, 7))
+    constant[:, 3] = 1.0  # always Happy: also 1/7 right
+    verdict = judge(True, constant, keras_probs, labels)
+    assert not verdict["passed"] and verdict["agreement"] == 0.0 and "agreement" in verdict["reason"]
+    # Near-ties flipped by quantization noise (same probabilities within 0.02) still pass.
+    noisy = keras_probs + np.random.default_rng(0).uniform(-0.02, 0.02, keras_probs.shape)
+    assert judge(True, noisy, keras_probs, labels)["passed"]
+    assert judge(True, keras_probs, keras_probs, labels)["passed"]
+    assert not judge(False, noisy, keras_probs, labels)["passed"]  # float formats must agree
+
+
+def test_all_means_the_formats_that_load_for_every_model(trained_run, tmp_path):
+    from edgefer.exporters import ALL_FORMATS
+
+    assert "int16x8" not in ALL_FORMATS and {"int8", "onnx", "onnx-int8", "fp16"} <= set(ALL_FORMATS)
+    result = CliRunner().invoke(app, ["export", str(trained_run), "--all", "--fp32", "--out", str(tmp_path),
+                                      "--calib-samples", "50", "--check-samples", "42"])
+    assert result.exit_code == 0, result.output
+    assert {p.name for p in tmp_path.glob("model*") if p.suffix != ".json"} == {EXPORT_FORMATS[f].filename for f in ALL_FORMATS}
