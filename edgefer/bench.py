@@ -78,7 +78,10 @@ def collect_artifacts(paths: list[Path]) -> list[Path]:
 def artifact_classes(path: Path) -> list[str] | None:
     if path.suffix == ".keras":
         run_file = path.parent / RUN_FILE
-        return json.loads(run_file.read_text())["classes"] if run_file.exists() else None
+        try:
+            return json.loads(run_file.read_text())["classes"] if run_file.exists() else None
+        except (ValueError, KeyError, TypeError, OSError):
+            return None  # not a readable run record: measured as an unknown model
     meta = read_meta(path)
     return meta["classes"] if meta else None
 
@@ -94,12 +97,34 @@ def _model_channels(path: Path) -> int:
     return int(runner.model.input_shape[-1])
 
 
+class BrokenArtifact(Exception):
+    """An artifact that cannot be opened: it gets a failed row, the others are still measured."""
+
+
+def load_problem(path: Path) -> str | None:
+    """Why `path` does not open in its runtime, or None when it does."""
+    from edgefer.runners import open_runner
+
+    try:
+        open_runner(path)
+    except Exception as error:  # every runtime has its own error types
+        text = str(error).splitlines()[0][:300] if str(error) else type(error).__name__
+        return text if text.startswith(str(path)) else f"does not load: {text}"
+    return None
+
+
 def prepare(path: Path, faces: np.ndarray, classes, config: BenchConfig) -> tuple[np.ndarray, np.ndarray, str]:
     """(model inputs, output->our-class map, kind) for one artifact."""
-    own = artifact_classes(path)
+    try:
+        own = artifact_classes(path)
+    except Exception:  # unreadable metadata: load_problem below says what is wrong with the file
+        own = None
     if own is not None:  # edgefer's own artifact (labels inside or beside): raw faces, whatever the options
         spec = ExternalSpec(48, "none", own)
         return faces[..., None], spec.class_map(classes), "edgefer"
+    problem = load_problem(path)
+    if problem is not None:
+        raise BrokenArtifact(problem)
     labels = config.labels
     if labels is None or config.input_size is None:
         raise ModelError(
@@ -149,6 +174,12 @@ def bench_artifact(path: Path, prepared, labels, classes, config: BenchConfig, w
     result = _run_worker(job, workdir)
     if "error" in result:
         return {**row, "kind": kind, "status": "failed", "error": result["error"]}
+    outputs = result.pop("outputs")
+    if outputs != len(class_map):
+        if kind == "external":
+            raise ModelError(f"--labels gives {len(class_map)} class names but {path} has {outputs} outputs")
+        return {**row, "kind": kind, "status": "failed",
+                "error": f"its class list names {len(class_map)} classes but the model has {outputs} outputs"}
     predicted = class_map[np.array(result.pop("predictions"))]
     other = predicted < 0  # an external model's class that we do not have: always wrong
     names = list(classes) + (["(other)"] if other.any() else [])
@@ -164,10 +195,21 @@ def run_bench(config: BenchConfig) -> dict:
         raise DataError(f"no {config.split} rows in {dataset.report.source}; it has {', '.join(dataset.split_names())}")
     test = dataset.split(config.split)
     # Prepare every artifact first: a missing option for an external model stops before any timing.
-    prepared = [prepare(path, test.images, dataset.classes, config) for path in artifacts]
+    prepared = []
+    for path in artifacts:
+        try:
+            prepared.append(prepare(path, test.images, dataset.classes, config))
+        except BrokenArtifact as broken:
+            prepared.append(broken)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for path, inputs, name in zip(artifacts, prepared, display_names(artifacts)):
+            if isinstance(inputs, BrokenArtifact):
+                rows.append({"name": name, "path": str(path), "format": path.suffix.lstrip("."), "tta": "none",
+                             "size_mb": path.stat().st_size / 1e6, "kind": "unknown", "status": "failed",
+                             "error": str(inputs)})
+                print(f"  {name}: failed, {inputs}", file=sys.stderr, flush=True)
+                continue
             for tta in config.tta:
                 row = bench_artifact(path, inputs, test.labels, dataset.classes, config, Path(tmp), name, tta)
                 rows.append(row)

@@ -77,6 +77,7 @@ def run_job(job: dict) -> dict:
         "load_seconds": load_seconds,
         "accuracy_pass_seconds": accuracy_seconds,
         "predictions": probs.argmax(axis=1).tolist(),
+        "outputs": int(probs.shape[1]),
         "latency": latency,
         "throughput": best,
         "peak_rss_mb": _rss_mb(),

@@ -37,11 +37,28 @@ def user_errors(command):
         except (DataError, ModelError, PredictorError) as error:
             console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
+        except OSError as error:  # an output that cannot be written (read-only, under a file, disk full)
+            console.print(f"[bold red]error:[/] {describe_os_error(error)}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
         except KeyboardInterrupt:
             console.print("[yellow]interrupted[/]")
             raise typer.Exit(130) from None
 
     return wrapper
+
+
+def describe_os_error(error: OSError) -> str:
+    """One line: the path and what went wrong, e.g. 'out/x.png: cannot write there (Not a directory)'."""
+    import errno
+
+    path = error.filename or ""
+    reason = error.strerror or str(error)
+    hints = {errno.ENOSPC: "the disk is full", errno.EROFS: "read-only file system",
+             errno.EACCES: "permission denied", errno.ENOTDIR: "a part of the path is a file, not a folder",
+             errno.EEXIST: "a file is in the way of a folder"}
+    hint = hints.get(error.errno)
+    detail = f"{hint} ({reason})" if hint and hint.lower() != reason.lower() else reason
+    return f"{path}: cannot read or write there: {detail}" if path else f"file system error: {detail}"
 
 
 def _version(value: bool) -> None:
@@ -338,6 +355,9 @@ def bench_command(
     stdout_console.print(table(report))
     stdout_console.print(f"wrote {out}/bench.json, bench.csv, bench.md and plots", highlight=False)
     failed = [a["name"] for a in report["artifacts"] if a["status"] != "ok"]
+    for a in report["artifacts"]:
+        if a["status"] != "ok":
+            console.print(f"[red]{a['name']}: failed:[/] {a.get('error', '')}", highlight=False, soft_wrap=True)
     below = [a["name"] for a in report["artifacts"]
              if min_accuracy is not None and a["status"] == "ok" and a["accuracy"] < min_accuracy]
     if below:

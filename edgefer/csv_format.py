@@ -34,7 +34,8 @@ def open_text(raw) -> io.TextIOWrapper:
     head = raw.read(2)
     raw.seek(0)
     stream = gzip.GzipFile(fileobj=raw, mode="rb") if head == GZIP_MAGIC else raw
-    return io.TextIOWrapper(stream, encoding="utf-8", newline="")
+    # utf-8-sig: a byte-order mark (spreadsheet programs write one) is not part of the first column name.
+    return io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
 
 
 def _column_index(header: list[str], path: Path) -> dict[str, int]:

@@ -126,6 +126,15 @@ def _write_artifact(fmt: ExportFormat, artifact, path: Path, meta: dict | None) 
         onnx.save(artifact, path)
 
 
+def _write_staged(fmt: ExportFormat, artifact, path: Path, meta: dict | None) -> None:
+    """Write the staging file; a failed write (disk full) removes what it wrote."""
+    try:
+        _write_artifact(fmt, artifact, path, meta)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+
+
 def allowed_drop(n: int, disagreements: int) -> float:
     """How far a quantized artifact's accuracy may fall under Keras's on `n` check faces.
 
@@ -177,10 +186,13 @@ def export_one(fmt: ExportFormat, model, source: RunSource, out: Path, calibrati
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # the converters print every captured tensor
             artifact = fmt.convert(model, calibration)
-        _write_artifact(fmt, artifact, temp, None)
+        _write_staged(fmt, artifact, temp, None)
         meta = artifact_meta(fmt, open_runner(temp), source)
-        _write_artifact(fmt, artifact, temp, meta)
+        _write_staged(fmt, artifact, temp, meta)
         check_result = verify(temp, fmt, faces, labels, keras_probs)
+    except OSError:  # disk full or unwritable: nothing half-written stays, and the export stops
+        temp.unlink(missing_ok=True)
+        raise
     except ModelError as error:  # the file exists but does not load: say so without the staging path
         reason = str(error).replace(f"{temp}: ", "").replace(str(temp), fmt.filename)
         check_result, meta = {"passed": False, "reason": f"does not load: {reason}", "agreement": None,
@@ -232,9 +244,11 @@ def export_run(source: Path, formats: list[str], *, out: Path | None = None, dat
     keras_probs = keras_model.predict(faces)
     out = Path(out) if out else Path("export") / run.name
     out.mkdir(parents=True, exist_ok=True)
-    results = [export_one(EXPORT_FORMATS[f], keras_model.model, run, out, calibration, (faces, labels, keras_probs))
-               for f in formats]
-    shutil.rmtree(out / ".staging", ignore_errors=True)
+    try:  # Ctrl-C or a full disk leave no .staging/ behind
+        results = [export_one(EXPORT_FORMATS[f], keras_model.model, run, out, calibration,
+                              (faces, labels, keras_probs)) for f in formats]
+    finally:
+        shutil.rmtree(out / ".staging", ignore_errors=True)
     _write_sidecars(out, run, results, len(calibration), len(faces))
     kept = sorted(p.name for p in [*out.glob("*.tflite"), *out.glob("*.onnx")] if p.name != BLAZEFACE_FILE)
     write_bundle(out, kept, run.classes)

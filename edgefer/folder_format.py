@@ -15,6 +15,7 @@ from PIL import Image, UnidentifiedImageError
 from edgefer.classes import FER2013_CLASSES, FOLDER_NAME_TO_ID, class_id_for_folder
 from edgefer.dataset import IMAGE_SIZE, FERDataset, LoadReport
 from edgefer.errors import DataError
+from edgefer.predictor import PredictorError, open_image, pil_to_array
 from edgefer.progress import progress_bar
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
@@ -82,14 +83,16 @@ def list_images(root: Path, report: LoadReport) -> list[tuple[Path, int, str]]:
 def read_face_image(path: Path) -> tuple[np.ndarray, bool]:
     """48x48 uint8 grayscale pixels of an image file, and whether it had to be converted."""
     try:
-        with Image.open(path) as image:
-            image.load()
-            converted = image.mode != "L" or image.size != (IMAGE_SIZE, IMAGE_SIZE)
-            if image.mode != "L":
-                image = image.convert("L")
-            if image.size != (IMAGE_SIZE, IMAGE_SIZE):
-                image = image.resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.BILINEAR, reducing_gap=3.0)
-            return np.asarray(image, dtype=np.uint8), converted
+        image = open_image(path)  # the predictor's decoder: bomb guard, 16-bit scaling, large-photo reduction
+        converted = image.mode != "L" or image.size != (IMAGE_SIZE, IMAGE_SIZE)
+        if image.mode != "L":
+            pixels = pil_to_array(image)
+            image = Image.fromarray(pixels if pixels.ndim == 2 else np.asarray(Image.fromarray(pixels).convert("L")))
+        if image.size != (IMAGE_SIZE, IMAGE_SIZE):
+            image = image.resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.BILINEAR, reducing_gap=3.0)
+        return np.asarray(image, dtype=np.uint8), converted
+    except PredictorError as error:
+        raise DataError(f"{error}; expected a PNG or JPEG face") from None
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError, ValueError) as error:
         raise DataError(f"{path}: unreadable image ({error}); expected a PNG or JPEG face") from None
 

@@ -74,8 +74,9 @@ def predict_images(predictor: EmotionPredictor, images: list[Path], options: Pre
         except PredictorError as error:
             failures += 1
             records.append({"image": str(path), "error": str(error)})
-            if not options.as_json:
-                emit(f"{path}: error: {error}")
+            if not options.as_json:  # name the file once
+                message = str(error)
+                emit(f"error: {message}" if message.startswith(str(path)) else f"error: {path}: {message}")
             continue
         records.append({"image": str(path), "faces": [r.to_dict() for r in results]})
         if not options.as_json:

@@ -122,7 +122,15 @@ def _labels_beside(path: Path) -> list[str] | None:
 # Images -> numpy
 
 
-def _load_path(path) -> np.ndarray:
+# Large photos are reduced while decoding (JPEG: DCT scaling in `draft`) or right after (others:
+# `reduce`, a box filter) to at most this side: a face crop ends at 48 px and the detector at 128.
+MAX_DECODE_SIDE = 2048
+
+
+def open_image(path):
+    """A decoded, upright PIL image of at most MAX_DECODE_SIDE per side, or a PredictorError naming the file.
+
+    Pillow's decompression-bomb guard stays on: an image over its pixel limit is refused, not decoded."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     path = Path(path)
@@ -130,15 +138,40 @@ def _load_path(path) -> np.ndarray:
         raise PredictorError(f"{path}: no such image file")
     try:
         with Image.open(path) as image:
-            return _pil_to_array(ImageOps.exif_transpose(image))
-    except (UnidentifiedImageError, OSError, SyntaxError) as error:
+            if max(image.size) > MAX_DECODE_SIDE and image.format == "JPEG":
+                scale = max(image.size) / MAX_DECODE_SIDE
+                image.draft(image.mode, (int(image.width / scale), int(image.height / scale)))
+            image.load()
+            upright = ImageOps.exif_transpose(image)
+            factor = -(-max(upright.size) // MAX_DECODE_SIDE)
+            return upright.reduce(factor) if factor > 1 else upright
+    except Image.DecompressionBombError as error:
+        raise PredictorError(f"{path}: refused, too many pixels for a safe decode ({error})") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise PredictorError(f"{path}: not an image Pillow can read ({error})") from None
 
 
-def _pil_to_array(image) -> np.ndarray:
+def _load_path(path) -> np.ndarray:
+    return pil_to_array(open_image(path))
+
+
+def _high_depth_to_uint8(image) -> np.ndarray:
+    """16-bit (I;16*), 32-bit integer (I) or float (F) grayscale -> uint8 by scaling, never by clipping
+    (Pillow's convert('L') clips: a 16-bit face would come out white)."""
+    values = np.asarray(image).astype(np.float64)
+    if image.mode == "F":
+        top = 1.0 if values.size and values.max() <= 1.0 else 255.0
+    else:  # 16-bit PNGs open as I;16 or I: full scale 65535, unless the values fit 8 bits already
+        top = 65535.0 if image.mode.startswith("I;16") or (values.size and values.max() > 255) else 255.0
+    return np.clip(np.round(values * (255.0 / top)), 0, 255).astype(np.uint8)
+
+
+def pil_to_array(image) -> np.ndarray:
     if image.width == 0 or image.height == 0:
         raise PredictorError(f"empty image ({image.width}x{image.height} pixels)")
-    gray = image.mode in ("1", "L", "LA", "I", "I;16", "F")
+    if image.mode in ("I", "F") or image.mode.startswith("I;16"):
+        return _high_depth_to_uint8(image)
+    gray = image.mode in ("1", "L", "LA")
     return np.asarray(image.convert("L" if gray else "RGB"))
 
 
@@ -147,7 +180,7 @@ def to_array(image) -> np.ndarray:
     if isinstance(image, (str, Path)):
         return _load_path(image)
     if type(image).__module__.startswith("PIL."):
-        return _pil_to_array(image)
+        return pil_to_array(image)
     if not isinstance(image, np.ndarray):
         raise PredictorError(f"expected an image path, a PIL image or a numpy array; got {type(image).__name__}")
     return _check_array(image)

@@ -9,10 +9,12 @@ accuracy is what `model.keras` holds at the end.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import shutil
+import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -66,7 +68,7 @@ class _State:
 
     def __init__(self, folder: Path):
         self.path = folder / "state.json"
-        saved = json.loads(self.path.read_text()) if self.path.exists() else {}
+        saved = _read_json(self.path, "the checkpoint state edgefer train writes") if self.path.exists() else {}
         self.phase_done: list[str] = saved.get("phase_done", [])
         self.epochs_done: int = saved.get("epochs_done", 0)
         self.best_val: float = saved.get("best_val", -1.0)
@@ -77,6 +79,16 @@ class _State:
 
     def save(self) -> None:
         write_json(self.path, {k: v for k, v in self.__dict__.items() if k != "path"})
+
+
+def _read_json(path: Path, expected: str) -> dict:
+    try:
+        data = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ModelError(f"{path}: not valid JSON ({error}); expected {expected}") from None
+    if not isinstance(data, dict):
+        raise ModelError(f"{path}: a JSON {type(data).__name__}; expected {expected} (an object)")
+    return data
 
 
 def _history_csv(history: list[dict]) -> str:
@@ -178,7 +190,7 @@ class _Trainer:
         last = self.ckpt / "last.keras"
         resumable = last.exists() and self.state.epochs_done and self.state.history[-1]["phase"] == phase
         if resumable:
-            model = self.keras.saving.load_model(last, safe_mode=True)
+            model = self._load_checkpoint(last)
             if model.name == self.fer.full.name:
                 self.fer.full = model
                 self.fer.base = model.get_layer(self.fer.base.name)
@@ -200,8 +212,15 @@ class _Trainer:
         self._compile(self.fer.full, self.config.fine_tune_learning_rate)
         return self.fer.full
 
+    def _load_checkpoint(self, last: Path):
+        try:
+            return self.keras.saving.load_model(last, safe_mode=True)
+        except Exception as error:  # Keras reports a truncated zip as "File not found" or a ValueError
+            raise ModelError(f"{last}: damaged checkpoint, Keras cannot load it ({str(error).splitlines()[0][:200]}); "
+                             f"start a new run, or delete the run's checkpoint folder to restart it") from None
+
     def _restore_full(self, last: Path) -> None:
-        loaded = self.keras.saving.load_model(last, safe_mode=True)
+        loaded = self._load_checkpoint(last)
         target = self.fer.head if loaded.name == self.fer.head.name else self.fer.full
         target.set_weights(loaded.get_weights())
 
@@ -360,7 +379,32 @@ def train(config: TrainConfig, callbacks=()) -> RunResult:
     """Train one model in one mode into a new run folder under config.out."""
     config = config.validate()
     run_dir = new_run_dir(Path(config.out), config.model, config.run_label)
-    return _run(config, run_dir, callbacks)
+    with _keep_or_clean(run_dir):
+        return _run(config, run_dir, callbacks)
+
+
+@contextlib.contextmanager
+def _keep_or_clean(run_dir: Path):
+    """A run that stops before its first epoch is checkpointed leaves nothing behind (the next run keeps the
+    name); one that stops later keeps its checkpoint and says how to resume it."""
+    try:
+        yield
+    except BaseException as stop:
+        done = _epochs_done(run_dir)
+        if not done:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        else:
+            why = "interrupted" if isinstance(stop, KeyboardInterrupt) else "stopped"
+            print(f"{why} after {done} epoch(s); continue with: edgefer train --resume {run_dir}",
+                  file=sys.stderr, flush=True)
+        raise
+
+
+def _epochs_done(run_dir: Path) -> int:
+    try:
+        return int(json.loads((run_dir / CHECKPOINT_DIR / "state.json").read_text()).get("epochs_done", 0))
+    except (OSError, ValueError, AttributeError):
+        return 0
 
 
 def resume_run(run_dir: str | Path, callbacks=(), epochs: int | None = None) -> RunResult:
@@ -372,10 +416,15 @@ def resume_run(run_dir: str | Path, callbacks=(), epochs: int | None = None) -> 
     run_file = run_dir / RUN_FILE
     if not run_file.is_file():
         raise ModelError(f"{run_dir}: not a run folder (no {RUN_FILE}); expected a folder made by edgefer train")
-    saved = json.loads(run_file.read_text())
+    saved = _read_json(run_file, "the run record edgefer train writes")
+    if not isinstance(saved.get("config"), dict):
+        raise ModelError(f"{run_file}: no 'config' object; expected the run record edgefer train writes")
     fields = {k: (tuple(v) if k == "dense_units" and v is not None else v) for k, v in saved["config"].items()}
     fields.setdefault("recipe", "finetune")  # runs from before the recipes existed were all head-then-fine-tune
-    config = TrainConfig(**fields)
+    try:
+        config = TrainConfig(**fields)
+    except TypeError as error:
+        raise ModelError(f"{run_file}: config does not fit this edgefer ({error}); expected a run edgefer train wrote") from None
     if saved.get("complete") and (run_dir / MODEL_FILE).exists():
         raise ModelError(f"{run_dir}: this run is complete; nothing to resume")
     if epochs is not None:
@@ -383,4 +432,9 @@ def resume_run(run_dir: str | Path, callbacks=(), epochs: int | None = None) -> 
         if epochs < done:
             raise ModelError(f"{run_dir}: {done} epochs are already done; --epochs must be at least {done}")
         config = replace(config, epochs=epochs)
-    return _run(config.validate(), run_dir, callbacks)
+    try:
+        return _run(config.validate(), run_dir, callbacks)
+    except KeyboardInterrupt:  # a resumed run's folder is kept whatever happens
+        print(f"interrupted after {_epochs_done(run_dir)} epoch(s); continue with: edgefer train --resume {run_dir}",
+              file=sys.stderr, flush=True)
+        raise
