@@ -15,6 +15,23 @@ from edgefer.errors import DataError, ModelError
 from edgefer.predictor import PredictorError
 from edgefer.progress import console, stdout_console
 
+def _hide_flag_types() -> None:
+    """Typer 0.29's rich help prints `<bool>` after every on/off flag, which reads as if it took a value."""
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+    if getattr(shown, "_edgefer", False):
+        return
+
+    def display_type_rich(self, ctx):
+        return None if getattr(self, "is_flag", False) else shown(self, ctx)
+
+    display_type_rich._edgefer = True
+    TyperOption.display_type_rich = display_type_rich
+
+
+_hide_flag_types()
+
 app = typer.Typer(
     help="Facial-expression recognition (FER2013) for phones and Raspberry Pis: data, train, export, bench, predict.",
     no_args_is_help=True,

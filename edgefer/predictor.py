@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -81,11 +82,45 @@ def find_interpreter(prefer: str | None = None):
                       "(or tflite-runtime on 32-bit ARM). " + "; ".join(errors))
 
 
+# What the runtimes print to stderr on every load and that tells a user nothing.
+_NOISE = ("INFO: Created TensorFlow Lite XNNPACK delegate for CPU.",)
+
+
+@contextmanager
+def _without_runtime_noise():
+    """Run a block with file descriptor 2 captured; pass on what it printed except the known noise lines
+    (the C++ runtimes write them directly to fd 2, past Python's sys.stderr and any log level)."""
+    import os
+    import sys
+    import tempfile
+
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real stderr (embedded interpreters): nothing to filter
+        yield
+        return
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            kept = [line for line in captured.read().decode(errors="replace").splitlines(keepends=True)
+                    if not line.startswith(_NOISE)]
+            if kept:
+                sys.stderr.write("".join(kept))
+                sys.stderr.flush()
+
+
 def load_interpreter(path, num_threads: int | None = None, prefer: str | None = None):
     """(interpreter with tensors allocated, runtime name)."""
     cls, name = find_interpreter(prefer)
-    interpreter = cls(model_path=str(path), num_threads=num_threads)
-    interpreter.allocate_tensors()
+    with _without_runtime_noise():
+        interpreter = cls(model_path=str(path), num_threads=num_threads)
+        interpreter.allocate_tensors()
     return interpreter, name
 
 
@@ -288,13 +323,13 @@ class EmotionPredictor:
     # -- set-up --------------------------------------------------------------------------------------
     def _read_tensors(self) -> None:
         inputs, outputs = self.interpreter.get_input_details(), self.interpreter.get_output_details()
-        shape = tuple(inputs[0]["shape"]) if len(inputs) == 1 else ()
-        out_shape = tuple(outputs[0]["shape"]) if len(outputs) == 1 else ()
+        shape = tuple(int(v) for v in inputs[0]["shape"]) if len(inputs) == 1 else ()
+        out_shape = tuple(int(v) for v in outputs[0]["shape"]) if len(outputs) == 1 else ()
         if len(shape) != 4 or shape[-1] not in (1, 3) or len(out_shape) != 2:
             raise PredictorError(
                 f"{self.model_path}: not an image classifier; expected one input (1, H, W, 1|3) and one output "
-                f"(1, classes), got inputs {[tuple(d['shape']) for d in inputs]}, "
-                f"outputs {[tuple(d['shape']) for d in outputs]}")
+                f"(1, classes), got inputs {[tuple(int(v) for v in d['shape']) for d in inputs]}, "
+                f"outputs {[tuple(int(v) for v in d['shape']) for d in outputs]}")
         self._in, self._out = inputs[0], outputs[0]
         self.input_size = (int(shape[1]), int(shape[2]))
         self.channels = int(shape[3])

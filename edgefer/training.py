@@ -288,8 +288,9 @@ class _Trainer:
         write_json(self.run_dir / METRICS_FILE, metrics)
         from edgefer.train_plots import plot_confusion, plot_curves
 
-        title = (f"{self.config.model} {self.config.run_label} {self.config.img_size}px, "
-                 f"weights: {weights_description(self.config.weights)}")
+        weights = self.config.weights
+        weights = weights if weights in ("imagenet", "none") else f"file {Path(weights).name}"
+        title = f"{self.config.model} {self.config.run_label} {self.config.img_size}px, weights: {weights}"
         plot_curves(self.state.history, self.run_dir / CURVES_FILE, title)
         test = metrics["test"]
         plot_confusion(np.array(test["confusion_matrix"]), self.classes, self.run_dir / CONFUSION_FILE,

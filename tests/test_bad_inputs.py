@@ -263,3 +263,35 @@ def test_large_photos_are_reduced_while_decoding(tmp_path):
         image = open_image(tmp_path / name)
         assert max(image.size) <= MAX_DECODE_SIDE and image.size[0] > image.size[1]  # aspect kept
         assert max(to_array(tmp_path / name).shape[:2]) <= MAX_DECODE_SIDE
+
+
+# --- item 10: what a user sees -------------------------------------------------------------------------
+
+
+def test_help_shows_no_value_after_flags():
+    result = runner.invoke(app, ["predict", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0 and "--detect" in result.output and "<bool>" not in result.output
+
+
+def test_predict_prints_no_runtime_noise_and_plain_numbers(exported, tmp_path):
+    import subprocess
+    import sys
+
+    face = tmp_path / "face.png"
+    Image.fromarray(separable_faces(1, seed=6)[0][1]).save(face)
+    done = subprocess.run([sys.executable, "-m", "edgefer.cli", "predict", str(exported[0] / "model_int8.tflite"),
+                           str(face)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "face.png" in done.stdout
+    assert "XNNPACK" not in done.stderr + done.stdout
+    from edgefer.predictor import EmotionPredictor, PredictorError, find_blazeface
+
+    with pytest.raises(PredictorError) as error:
+        EmotionPredictor(find_blazeface())  # a detector, not a classifier
+    assert "np.int" not in str(error.value) and "(1, 128, 128, 3)" in str(error.value)
+
+
+def test_coinciding_points_get_their_labels_on_separate_lines():
+    from edgefer.bench_report import label_row
+
+    placed = [(1.0, 60.0), (1.05, 60.2)]
+    assert label_row(placed, 1.02, 60.1) == 2 and label_row(placed, 5.0, 60.0) == 0
