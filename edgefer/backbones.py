@@ -2,7 +2,9 @@
 
 Adding a backbone is one `BackboneSpec` entry: its constructor, the input scaling it expects
 (expressed as a Keras layer so it lives inside the model), the name of its ImageNet no-top weights
-file in the Keras cache, and how many top layers advanced mode unfreezes by default.
+file in the Keras cache, how many top layers advanced mode unfreezes by default, and the width
+multipliers (`alpha`) it can be built with: MobileNetV2's 0.35-1.4 trade accuracy for speed, and
+Keras publishes ImageNet no-top weights for each of them at 96-224 px.
 """
 
 from __future__ import annotations
@@ -21,13 +23,22 @@ class BackboneSpec:
     constructor: Callable  # keras.applications.X(input_shape=..., include_top=False, weights=...)
     input_scaling: str  # human-readable; recorded in run.json and model metadata
     scaling_layer: Callable[[], object] | None  # builds the layer mapping 0..255 to the backbone's range
-    imagenet_file: Callable[[int], str]  # weights file name in ~/.keras/models for an input size
+    imagenet_file: Callable[[int, float], str]  # weights file in ~/.keras/models for (input size, alpha)
     default_unfreeze: int  # top layers unfrozen in advanced mode (about the last two blocks)
+    alphas: tuple[float, ...] = (1.0,)  # width multipliers it can be built with
+
+    def build(self, shape: tuple[int, int, int], weights: str | None, alpha: float = 1.0):
+        """The backbone without its top (weights: None or "imagenet")."""
+        width = {"alpha": alpha} if self.alphas != (1.0,) else {}
+        return self.constructor(input_shape=shape, include_top=False, weights=weights, **width)
 
 
-def _mobilenet_file(size: int) -> str:
+MOBILENETV2_ALPHAS = (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)
+
+
+def _mobilenet_file(size: int, alpha: float = 1.0) -> str:
     rows = size if size in KERAS_WEIGHTS_SIZES else 224
-    return f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_{rows}_no_top.h5"
+    return f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{float(alpha)}_{rows}_no_top.h5"
 
 
 def _backbones() -> dict[str, BackboneSpec]:
@@ -40,13 +51,14 @@ def _backbones() -> dict[str, BackboneSpec]:
             scaling_layer=lambda: keras.layers.Rescaling(1 / 127.5, offset=-1.0, name="scale_to_minus1_1"),
             imagenet_file=_mobilenet_file,
             default_unfreeze=30,
+            alphas=MOBILENETV2_ALPHAS,
         ),
         "efficientnetb0": BackboneSpec(
             name="efficientnetb0",
             constructor=keras.applications.EfficientNetB0,
             input_scaling="0..255 in; EfficientNetB0's own Rescaling + Normalization layers",
             scaling_layer=None,
-            imagenet_file=lambda size: "efficientnetb0_notop.h5",
+            imagenet_file=lambda size, alpha=1.0: "efficientnetb0_notop.h5",
             default_unfreeze=40,
         ),
     }

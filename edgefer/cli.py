@@ -216,6 +216,7 @@ def train_command(
     mode: str = typer.Option("simple", "--mode", help="finetune recipe: simple (frozen base + head), advanced (augmentation, then fine-tuning), or both. Ignored by the scratch recipe."),
     epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Epochs in all (advanced: head epochs + fine-tuning epochs). Default 25. With --resume: a new total (more to extend; the epochs done to finish now)."),
     img_size: int = typer.Option(224, "--img-size", help="Side the 48x48 face is resized to inside the model (96-224; down to 32 for quick tests)."),
+    alpha: float = typer.Option(1.0, "--alpha", help="MobileNetV2 width multiplier: 0.35, 0.5, 0.75, 1.0, 1.3 or 1.4 (narrower: faster, less accurate)."),
     weights: str = typer.Option("imagenet", "--weights", help="imagenet (Keras cache, downloads if missing), none (from scratch), a no-top weights .h5, or an earlier run's model.keras (its backbone)."),
     recipe: str = typer.Option("auto", "--recipe", help="scratch (one phase, every layer, AdamW + warm-up + cosine, label smoothing, flip/shift/erasing), finetune (head on the frozen base, then top layers unfrozen), or auto: scratch with --weights none, else finetune. The options below left unset take the recipe's defaults."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Default: scratch 128, finetune 64."),
@@ -255,7 +256,7 @@ def train_command(
             for run_mode in _expand(mode, MODES, "both"):
                 config = TrainConfig(
                     model=name, mode=run_mode, data=str(data) if data else None, labels=labels,
-                    ferplus=str(ferplus) if ferplus else None, epochs=epochs or 25, img_size=img_size, weights=weights,
+                    ferplus=str(ferplus) if ferplus else None, epochs=epochs or 25, img_size=img_size, alpha=alpha, weights=weights,
                     recipe=recipe, batch_size=batch_size, learning_rate=learning_rate, fine_tune_learning_rate=fine_tune_lr,
                     lr_schedule=lr_schedule, optimizer=optimizer, weight_decay=weight_decay, warmup_epochs=warmup_epochs,
                     augment=augment,

@@ -40,6 +40,7 @@ class TrainConfig:
     ferplus: str | None = None
     epochs: int = 25
     img_size: int = 224
+    alpha: float = 1.0  # width multiplier (MobileNetV2: 0.35, 0.5, 0.75, 1.0, 1.3, 1.4)
     weights: str = "imagenet"  # imagenet | none | path to a no-top weights file
     recipe: str = "auto"  # scratch | finetune | auto (scratch when weights is none)
     batch_size: int | None = None  # recipe default: scratch 128, finetune 64
@@ -102,6 +103,11 @@ class TrainConfig:
             raise ModelError(f"--warmup-epochs {self.warmup_epochs} must be less than --epochs {self.epochs}")
         if self.model not in BACKBONE_NAMES:
             raise ModelError(f"unknown model {self.model!r}; expected one of {', '.join(BACKBONE_NAMES)}")
+        from edgefer.backbones import get_backbone
+
+        alphas = get_backbone(self.model).alphas
+        if float(self.alpha) not in alphas:
+            raise ModelError(f"--alpha {self.alpha} for {self.model}; expected one of {', '.join(map(str, alphas))}")
         if self.mode not in MODES:
             raise ModelError(f"unknown mode {self.mode!r}; expected one of {', '.join(MODES)}")
         if not MIN_IMG_SIZE <= self.img_size <= MAX_IMG_SIZE:
@@ -115,6 +121,11 @@ class TrainConfig:
         if self.unfreeze not in ("default", "all") and not str(self.unfreeze).isdigit():
             raise ModelError(f"--unfreeze must be 'default', 'all' or a number of layers, got {self.unfreeze!r}")
         return self
+
+    @property
+    def run_model_name(self) -> str:
+        """The first part of the run folder's name: the model, with its width when not 1.0."""
+        return self.model if float(self.alpha) == 1.0 else f"{self.model}_a{float(self.alpha):g}"
 
     @property
     def run_label(self) -> str:

@@ -98,6 +98,7 @@ def artifact_meta(fmt: ExportFormat, runner, source: RunSource) -> dict:
         "label_source": source.run.get("label_source", "fer2013"),
         "model": source.run["config"]["model"],
         "img_size": source.run["config"]["img_size"],
+        "alpha": source.run["config"].get("alpha", 1.0),
         "weights": source.run.get("weights"),
         "run": source.name,
         "edgefer_version": __version__,

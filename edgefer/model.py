@@ -55,7 +55,7 @@ def build_model(config: TrainConfig, num_classes: int, *, weights: str | None = 
     config = config.resolved()
     spec = get_backbone(config.model)
     weights = weights if weights is not None else config.weights
-    base = build_base(spec, config.img_size, weights)
+    base = build_base(spec, config.img_size, weights, config.alpha)
     base.trainable = False
     if config.bn_momentum is not None:
         _fast_batchnorm_statistics(base, config.bn_momentum)

@@ -379,7 +379,7 @@ def _run(config: TrainConfig, run_dir: Path, callbacks) -> RunResult:
 def train(config: TrainConfig, callbacks=()) -> RunResult:
     """Train one model in one mode into a new run folder under config.out."""
     config = config.validate()
-    run_dir = new_run_dir(Path(config.out), config.model, config.run_label)
+    run_dir = new_run_dir(Path(config.out), config.run_model_name, config.run_label)
     with _keep_or_clean(run_dir):
         return _run(config, run_dir, callbacks)
 

@@ -27,20 +27,20 @@ def weights_description(weights: str) -> str:
     return f"file: {weights}"
 
 
-def build_base(spec: BackboneSpec, img_size: int, weights: str):
-    """The backbone without its top, with the requested weights loaded."""
+def build_base(spec: BackboneSpec, img_size: int, weights: str, alpha: float = 1.0):
+    """The backbone without its top (at width `alpha`), with the requested weights loaded."""
     shape = (img_size, img_size, 3)
     if weights == "none":
-        return spec.constructor(input_shape=shape, include_top=False, weights=None)
+        return spec.build(shape, None, alpha)
     if weights == "imagenet":
-        return _imagenet_base(spec, shape)
-    return _file_base(spec, shape, Path(weights))
+        return _imagenet_base(spec, shape, alpha)
+    return _file_base(spec, shape, Path(weights), alpha)
 
 
-def _imagenet_base(spec: BackboneSpec, shape):
-    cached = keras_models_dir() / spec.imagenet_file(shape[0])
+def _imagenet_base(spec: BackboneSpec, shape, alpha: float):
+    cached = keras_models_dir() / spec.imagenet_file(shape[0], alpha)
     try:
-        return spec.constructor(input_shape=shape, include_top=False, weights="imagenet")
+        return spec.build(shape, "imagenet", alpha)
     except Exception as error:  # Keras raises a bare Exception on fetch failure
         if "fetch failure" not in str(error) and "URL" not in str(error) and cached.exists():
             raise ModelError(f"{cached}: cached ImageNet weights do not load ({error}); delete the file") from None
@@ -52,10 +52,10 @@ def _imagenet_base(spec: BackboneSpec, shape):
         ) from None
 
 
-def _file_base(spec: BackboneSpec, shape, path: Path):
+def _file_base(spec: BackboneSpec, shape, path: Path, alpha: float):
     if not path.is_file():
         raise ModelError(f"{path}: weights file not found; expected 'imagenet', 'none' or a .h5 weights file")
-    base = spec.constructor(input_shape=shape, include_top=False, weights=None)
+    base = spec.build(shape, None, alpha)
     if path.suffix == ".keras":
         return _base_from_run_model(base, path)
     try:
@@ -63,7 +63,7 @@ def _file_base(spec: BackboneSpec, shape, path: Path):
     except Exception as error:
         raise ModelError(
             f"{path}: cannot load as {spec.name} no-top weights ({_short(error)}); "
-            f"expected the Keras file {spec.imagenet_file(shape[0])} or weights saved from the same backbone"
+            f"expected the Keras file {spec.imagenet_file(shape[0], alpha)} or weights saved from the same backbone"
         ) from None
     return base
 

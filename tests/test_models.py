@@ -37,3 +37,40 @@ def test_unfreeze_top_layers_keeps_batchnorm_frozen(name):
 def test_unknown_model_named():
     with pytest.raises(ModelError, match="unknown model 'resnet'; expected one of mobilenetv2, efficientnetb0"):
         TrainConfig(model="resnet").validate()
+
+
+WIDTHS = [(name, alpha) for name in BACKBONE_NAMES for alpha in get_backbone(name).alphas if alpha <= 1.0]
+
+
+@pytest.mark.parametrize("name, alpha", WIDTHS)
+def test_every_width_builds_and_converts_to_int8(name, alpha):
+    """Each (backbone, alpha) of the registry builds a raw-face model and converts to a loadable int8 TFLite."""
+    from edgefer.exporters import tflite_int8
+    from edgefer.runners import TFLiteRunner
+
+    fer = build_model(TrainConfig(model=name, img_size=32, weights="none", alpha=alpha), num_classes=7)
+    assert tuple(fer.full.output_shape) == (None, 7)
+    full_width = build_model(TrainConfig(model=name, img_size=32, weights="none"), num_classes=7)
+    if alpha < 1.0:
+        assert fer.full.count_params() < full_width.full.count_params()
+    faces = np.random.default_rng(0).integers(0, 256, (8, 48, 48, 1)).astype(np.uint8)
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "m.tflite"
+        path.write_bytes(tflite_int8(fer.full, faces))
+        probs = TFLiteRunner(path).predict(faces)
+    assert probs.shape == (8, 7) and np.isfinite(probs).all()
+
+
+def test_width_is_validated_and_names_the_imagenet_file():
+    assert TrainConfig(weights="none", alpha=0.35).validate().run_model_name == "mobilenetv2_a0.35"
+    assert TrainConfig(weights="none").validate().run_model_name == "mobilenetv2"
+    with pytest.raises(ModelError, match="--alpha 0.6 for mobilenetv2; expected one of 0.35, 0.5"):
+        TrainConfig(weights="none", alpha=0.6).validate()
+    with pytest.raises(ModelError, match="--alpha 0.5 for efficientnetb0; expected one of 1.0"):
+        TrainConfig(model="efficientnetb0", weights="none", alpha=0.5).validate()
+    files = get_backbone("mobilenetv2").imagenet_file
+    assert files(96, 0.35) == "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_96_no_top.h5"
+    assert files(64, 0.5) == "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.5_224_no_top.h5"
