@@ -234,6 +234,9 @@ def train_command(
     lr_schedule: str = typer.Option("cosine", "--lr-schedule", help="cosine (each phase decays from its rate towards 0) or constant."),
     head_epochs: Optional[int] = typer.Option(None, "--head-epochs", help="Advanced: epochs on the frozen base before fine-tuning (default: a fifth)."),
     unfreeze: str = typer.Option("default", "--unfreeze", help="Advanced: top base layers to unfreeze: a number, 'all', or 'default' (about two blocks)."),
+    teacher: Optional[Path] = typer.Option(None, "--teacher", help="Distil from a trained run (its model.keras) or a .keras file: soft targets once per epoch on the augmented faces."),
+    kd_temperature: float = typer.Option(4.0, "--kd-temperature", help="With --teacher: softmax temperature of the soft targets."),
+    kd_weight: float = typer.Option(0.7, "--kd-weight", min=0.0, max=1.0, help="With --teacher: weight of the teacher's loss (the rest: hard labels)."),
     val_fraction: float = typer.Option(0.2, "--val-fraction", min=0.01, max=0.5, help="Share of the training split held out (stratified) for validation, model selection and early reports."),
     class_weights: bool = typer.Option(False, "--class-weights", help="Weight classes inversely to their frequency (Disgust is 1.5% of Training)."),
     label_smoothing: Optional[float] = typer.Option(None, "--label-smoothing", min=0.0, max=0.5, help="Default: scratch 0.1, finetune 0."),
@@ -261,7 +264,8 @@ def train_command(
                     lr_schedule=lr_schedule, optimizer=optimizer, weight_decay=weight_decay, warmup_epochs=warmup_epochs,
                     augment=augment,
                     head_epochs=head_epochs, unfreeze=unfreeze, label_smoothing=label_smoothing,
-                    class_weights=class_weights, val_fraction=val_fraction, cache_features=not no_feature_cache, seed=seed, out=str(out),
+                    class_weights=class_weights, val_fraction=val_fraction,
+                    teacher=str(teacher) if teacher else None, kd_temperature=kd_temperature, kd_weight=kd_weight, cache_features=not no_feature_cache, seed=seed, out=str(out),
                     cache_dir=str(cache_dir) if cache_dir else None, distribute=distribute,
                 )
                 results.append(train(config))

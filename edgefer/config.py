@@ -60,6 +60,9 @@ class TrainConfig:
     # for a network whose weights change fast from scratch: its inference-mode statistics lag and
     # validation collapses to one class (measured: 15% vs 46% with batch statistics after 5 epochs).
     bn_momentum: float | None = None
+    teacher: str | None = None  # distillation: a run folder or .keras whose model gives soft targets
+    kd_temperature: float = 4.0
+    kd_weight: float = 0.7  # weight of the soft (teacher) loss; 1 - kd_weight for the hard labels
     class_weights: bool = False
     cache_features: bool = True  # simple mode: compute the frozen base's features once
     val_fraction: float = 0.2
@@ -116,6 +119,11 @@ class TrainConfig:
             raise ModelError("--epochs and --batch-size must be at least 1")
         if self.recipe == "finetune" and self.mode == "advanced" and self.epochs < 2:
             raise ModelError("advanced mode needs at least 2 epochs (head, then fine-tuning)")
+        if self.teacher is not None:
+            if self.recipe == "finetune" and self.mode == "simple":
+                raise ModelError("--teacher needs a student that trains on faces: --recipe scratch or --mode advanced")
+            if self.kd_temperature <= 0 or not 0.0 <= self.kd_weight <= 1.0:
+                raise ModelError("--kd-temperature must be > 0 and --kd-weight within 0..1")
         if self.lr_schedule not in LR_SCHEDULES:
             raise ModelError(f"--lr-schedule {self.lr_schedule!r}; expected one of {', '.join(LR_SCHEDULES)}")
         if self.unfreeze not in ("default", "all") and not str(self.unfreeze).isdigit():

@@ -27,12 +27,14 @@ def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
 
 def make_batches(x: np.ndarray, y: np.ndarray, *, batch_size: int, shuffle: bool, seed: int = 0,
                  augment: AugmentSpec | None = None, sample_weights: np.ndarray | None = None,
-                 start_epoch: int = 0):
+                 start_epoch: int = 0, epoch_targets=None):
     """A keras.utils.PyDataset over in-memory arrays (faces are given a channel axis).
 
     Order and augmentation of epoch e depend only on (seed, e): a run resumed at epoch e sees
     exactly the batches the uninterrupted run would have seen. `input_seconds` accumulates the
     time spent preparing data (augmentation + batch slicing), for the speed benchmark.
+    `epoch_targets(faces) -> targets` replaces `y` each epoch with targets computed on that epoch's
+    augmented faces (distillation: a teacher's soft targets); its time is `target_seconds`.
     """
     keras = import_keras()
     if augment is not None and x.dtype != np.uint8:
@@ -42,7 +44,7 @@ def make_batches(x: np.ndarray, y: np.ndarray, *, batch_size: int, shuffle: bool
         def __init__(self):
             super().__init__(workers=1, use_multiprocessing=False)
             self.epoch = start_epoch
-            self.input_seconds = 0.0
+            self.input_seconds = self.target_seconds = 0.0
             self._start_epoch()
 
         def _start_epoch(self):
@@ -50,6 +52,11 @@ def make_batches(x: np.ndarray, y: np.ndarray, *, batch_size: int, shuffle: bool
             self.order = epoch_order(len(x), seed, self.epoch) if shuffle else np.arange(len(x))
             self.x = augment_epoch(x, augment, seed, self.epoch) if augment is not None else x
             self.input_seconds += time.perf_counter() - start
+            self.y = y
+            if epoch_targets is not None:
+                start = time.perf_counter()
+                self.y = epoch_targets(self.x)
+                self.target_seconds += time.perf_counter() - start
 
         def __len__(self):
             return max(1, -(-len(x) // batch_size))
@@ -60,7 +67,7 @@ def make_batches(x: np.ndarray, y: np.ndarray, *, batch_size: int, shuffle: bool
             batch = self.x[rows]
             if batch.ndim == 3:
                 batch = batch[..., None]
-            out = (batch.astype(np.float32), y[rows])
+            out = (batch.astype(np.float32), self.y[rows])
             if sample_weights is not None:
                 out += (sample_weights[rows],)
             self.input_seconds += time.perf_counter() - start

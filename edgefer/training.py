@@ -110,6 +110,11 @@ class _Trainer:
         self.batch_size = config.batch_size * self.distribution.replicas  # global batch
         self.ckpt = run_dir / CHECKPOINT_DIR
         self.ckpt.mkdir(exist_ok=True)
+        self.teacher = None
+        if config.teacher:
+            from edgefer import distill
+
+            distill.register()  # its loss and metric must be known before a checkpoint is loaded
         self.state = _State(self.ckpt)
         self.start = time.perf_counter()
 
@@ -122,6 +127,15 @@ class _Trainer:
         k = len(self.classes)
         self.y = {name: one_hot(getattr(self.splits, name).labels, k) for name in ("train", "val", "test")}
         self.sample_weights = self._class_weights() if c.class_weights else None
+        if c.teacher:
+            from edgefer.distill import load_teacher, teacher_targets
+
+            self.teacher = load_teacher(c.teacher, k)
+            print(f"distilling from {c.teacher} (temperature {c.kd_temperature:g}, soft-loss weight "
+                  f"{c.kd_weight:g}); teacher targets computed once per epoch on the augmented faces", flush=True)
+            self.y_fit_val = teacher_targets(self.teacher, self.splits.val.images, self.y["val"], c.kd_temperature)
+        else:
+            self.y_fit_val = self.y["val"]
 
     def _class_weights(self) -> np.ndarray:
         labels = self.splits.train.labels
@@ -144,8 +158,15 @@ class _Trainer:
         self.use_features = finetune_simple and self.config.cache_features
 
     def _compile(self, model, learning_rate: float) -> None:
-        loss = self.keras.losses.CategoricalCrossentropy(label_smoothing=self.config.label_smoothing)
-        optimizer = make_optimizer(self.keras, self.config.optimizer, learning_rate, self.config.weight_decay)
+        c = self.config
+        optimizer = make_optimizer(self.keras, c.optimizer, learning_rate, c.weight_decay)
+        if self.teacher is not None and model is not self.fer.head:
+            from edgefer.distill import accuracy_metric, distillation_loss
+
+            loss = distillation_loss(len(self.classes), c.kd_temperature, c.kd_weight, c.label_smoothing)
+            model.compile(optimizer=optimizer, loss=loss, metrics=[accuracy_metric()])
+            return
+        loss = self.keras.losses.CategoricalCrossentropy(label_smoothing=c.label_smoothing)
         model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
 
     def _features(self) -> dict[str, np.ndarray]:
@@ -234,11 +255,16 @@ class _Trainer:
                                  seed=c.seed, sample_weights=self.sample_weights, start_epoch=start)
             val = (self.features["val"], self.y["val"])
         else:
+            targets = None
+            if self.teacher is not None:
+                from edgefer.distill import teacher_targets
+
+                targets = lambda faces: teacher_targets(self.teacher, faces, self.y["train"], c.kd_temperature)  # noqa: E731
             train = make_batches(self.splits.train.images, self.y["train"], batch_size=self.batch_size, shuffle=True,
                                  seed=c.seed, augment=augment_spec(c.augment), sample_weights=self.sample_weights,
-                                 start_epoch=start)
-            val = make_batches(self.splits.val.images, self.y["val"], batch_size=self.batch_size, shuffle=False)
-        self.train_batches, self.input_seconds_before = train, 0.0
+                                 start_epoch=start, epoch_targets=targets)
+            val = make_batches(self.splits.val.images, self.y_fit_val, batch_size=self.batch_size, shuffle=False)
+        self.train_batches, self.input_seconds_before, self.teacher_seconds_before = train, 0.0, 0.0
         checkpoint = _Checkpoint(self, model, phase)
         schedule = self.keras.callbacks.LearningRateScheduler(
             lambda epoch, lr: c.learning_rate_at(phase, epoch, first_epoch, last_epoch))
@@ -260,11 +286,16 @@ class _Trainer:
     def checkpoint(self, model, phase: str, epoch: int, logs: dict) -> None:
         with atomic_path(self.ckpt / "last.keras") as tmp:
             model.save(tmp)
-        input_seconds = getattr(getattr(self, "train_batches", None), "input_seconds", 0.0)
+        batches = getattr(self, "train_batches", None)
+        input_seconds = getattr(batches, "input_seconds", 0.0)
         row = {"epoch": epoch + 1, "phase": phase, **{k: float(v) for k, v in logs.items()},
                "seconds": round(time.perf_counter() - self.epoch_start, 3),
                "input_seconds": round(input_seconds - getattr(self, "input_seconds_before", 0.0), 3)}
         self.input_seconds_before = input_seconds
+        if self.teacher is not None:
+            teacher_seconds = getattr(batches, "target_seconds", 0.0)
+            row["teacher_seconds"] = round(teacher_seconds - getattr(self, "teacher_seconds_before", 0.0), 3)
+            self.teacher_seconds_before = teacher_seconds
         self.state.history = [r for r in self.state.history if r["epoch"] < epoch + 1] + [row]
         if logs.get("val_accuracy", -1) > self.state.best_val:
             self.state.best_val, self.state.best_epoch = float(logs["val_accuracy"]), epoch + 1
