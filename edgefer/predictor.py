@@ -162,11 +162,20 @@ def _labels_beside(path: Path) -> list[str] | None:
 MAX_DECODE_SIDE = 2048
 
 
+def _exif_turn(orientation: int):
+    """The transposition that makes an image with this EXIF orientation upright (as ImageOps.exif_transpose)."""
+    from PIL import Image
+
+    t = Image.Transpose
+    return {2: t.FLIP_LEFT_RIGHT, 3: t.ROTATE_180, 4: t.FLIP_TOP_BOTTOM, 5: t.TRANSPOSE, 6: t.ROTATE_270,
+            7: t.TRANSVERSE, 8: t.ROTATE_90}.get(orientation)
+
+
 def open_image(path):
     """A decoded, upright PIL image of at most MAX_DECODE_SIDE per side, or a PredictorError naming the file.
 
     Pillow's decompression-bomb guard stays on: an image over its pixel limit is refused, not decoded."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from PIL import Image, UnidentifiedImageError
 
     path = Path(path)
     if not path.is_file():
@@ -176,10 +185,13 @@ def open_image(path):
             if max(image.size) > MAX_DECODE_SIDE and image.format == "JPEG":
                 scale = max(image.size) / MAX_DECODE_SIDE
                 image.draft(image.mode, (int(image.width / scale), int(image.height / scale)))
+            orientation = image.getexif().get(0x0112, 1)  # EXIF orientation; 1 = upright
             image.load()
-            upright = ImageOps.exif_transpose(image)
-            factor = -(-max(upright.size) // MAX_DECODE_SIDE)
-            return upright.reduce(factor) if factor > 1 else upright
+            factor = -(-max(image.size) // MAX_DECODE_SIDE)
+            reduced = image.reduce(factor) if factor > 1 else image
+            turn = _exif_turn(orientation)
+            # No copy of a full-size photo: reduce first, turn the small image (EXIF says how).
+            return reduced.transpose(turn) if turn is not None else reduced if reduced is not image else image.copy()
     except Image.DecompressionBombError as error:
         raise PredictorError(f"{path}: refused, too many pixels for a safe decode ({error})") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:

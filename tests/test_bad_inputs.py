@@ -295,3 +295,23 @@ def test_coinciding_points_get_their_labels_on_separate_lines():
 
     placed = [(1.0, 60.0), (1.05, 60.2)]
     assert label_row(placed, 1.02, 60.1) == 2 and label_row(placed, 5.0, 60.0) == 0
+
+
+@pytest.mark.parametrize("orientation", [1, 3, 6, 8])
+def test_exif_orientation_is_applied_to_small_and_reduced_photos(tmp_path, orientation):
+    from edgefer.predictor import MAX_DECODE_SIDE, open_image
+
+    for width, height in ((60, 40), (2 * MAX_DECODE_SIDE + 100, 1000)):
+        image = Image.new("L", (width, height), 0)
+        image.paste(255, (0, 0, width // 4, height // 4))  # a bright top-left corner
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        image.save(tmp_path / "photo.jpg", exif=exif.tobytes(), quality=95)
+        from PIL import ImageOps
+
+        with Image.open(tmp_path / "photo.jpg") as reference:
+            expected = ImageOps.exif_transpose(reference)
+            expected = expected.resize(open_image(tmp_path / "photo.jpg").size)
+        got = open_image(tmp_path / "photo.jpg")
+        assert got.size == expected.size
+        assert np.abs(np.asarray(got, np.float32) - np.asarray(expected, np.float32)).mean() < 8
