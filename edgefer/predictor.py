@@ -195,7 +195,8 @@ def open_image(path):
     except Image.DecompressionBombError as error:
         raise PredictorError(f"{path}: refused, too many pixels for a safe decode ({error})") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-        raise PredictorError(f"{path}: not an image Pillow can read ({error})") from None
+        reason = str(error).replace(f" '{path}'", "").replace(str(path), "this file")  # name the file once
+        raise PredictorError(f"{path}: not an image Pillow can read ({reason})") from None
 
 
 def _load_path(path) -> np.ndarray:
