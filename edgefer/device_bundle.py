@@ -67,7 +67,7 @@ Copy this folder to the device as it is. It holds:
 The models take a raw 48x48 grayscale face (uint8 pixels 0..255 for int8, float 0..255 otherwise);
 resizing and scaling happen inside the model. The predictor converts any image for you.
 
-## Raspberry Pi (64-bit Raspberry Pi OS, aarch64)
+## Raspberry Pi (64-bit Raspberry Pi OS bookworm, aarch64)
 
 Bookworm ships Python 3.11 and Trixie Python 3.13; `ai-edge-litert` 2.3.0 has aarch64 wheels for
 CPython 3.11-3.14 (manylinux_2_27, glibc 2.27 or newer), so no compiler is needed:
@@ -81,8 +81,19 @@ If `ai-edge-litert` cannot be installed (CPython 3.9/3.10 on an old OS): `pip in
 tflite-runtime==2.14.0 "numpy<2"` (tflite-runtime 2.14.0, its last release, has aarch64 wheels for
 CPython 3.9-3.11 only, and needs numpy 1.x).
 
-32-bit Raspberry Pi OS (armv7l): only `tflite-runtime` 2.14.0 exists (CPython 3.9-3.11):
-`pip install -r requirements.txt` picks it and numpy<2 there by itself.
+## Raspberry Pi (32-bit Raspberry Pi OS bookworm, armv7l)
+
+Only `tflite-runtime` 2.14.0 exists for 32-bit ARM (CPython 3.9-3.11, needs numpy 1.x), and PyPI has
+no 32-bit ARM wheels of numpy or Pillow: take those from the OS (numpy 1.24, Pillow 9.4 on bookworm):
+
+    sudo apt install python3-numpy python3-pil
+    python3 -m venv --system-site-packages ~/fer && . ~/fer/bin/activate
+    pip install -r requirements.txt      # on armv7l: tflite-runtime 2.14.0 (numpy<2 is already met)
+    python edgefer_predictor.py {model} face.jpg
+
+Both Pi set-ups were run under qemu user emulation on bookworm's own packages and these wheels
+(`benchmarks/arm_check.sh` in the edgefer repository): same labels and face boxes as on x86. The
+32-bit runtime's int8 kernels round differently from LiteRT's (probabilities a few 1/256 steps apart).
 
 In Python:
 
