@@ -92,7 +92,8 @@ def read_face_image(path: Path) -> tuple[np.ndarray, bool]:
             image = image.resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.BILINEAR, reducing_gap=3.0)
         return np.asarray(image, dtype=np.uint8), converted
     except PredictorError as error:
-        raise DataError(f"{error}; expected a PNG or JPEG face") from None
+        detail = str(error).removeprefix(f"{path}: ")
+        raise DataError(f"{path}: unreadable image ({detail}); expected a PNG or JPEG face") from None
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError, ValueError) as error:
         raise DataError(f"{path}: unreadable image ({error}); expected a PNG or JPEG face") from None
 
