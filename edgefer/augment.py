@@ -2,7 +2,7 @@
 
 Why numpy and not Keras preprocessing layers: the per-batch Keras layers ran in a one-worker
 `PyDataset` and were the bottleneck of an epoch (24 s of a GPU epoch that otherwise takes 4-7 s;
-see benchmarks/train_speed.py for the CPU figures). Doing it once per epoch on the uint8 array
+see benchmarks/input_path_speed.py for the CPU figures). Doing it once per epoch on the uint8 array
 costs well under a second for all 28,709 faces, works the same on every Keras backend, and is
 deterministic: epoch e of seed s always gets the same faces, so a resumed run sees what the
 uninterrupted one would have.
@@ -14,7 +14,7 @@ in `AUGMENT_PRESETS`, chosen with `edgefer train --augment`.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -26,9 +26,6 @@ class AugmentSpec:
     erase_p: float = 0.5  # probability of random erasing
     erase_min: int = 8  # side range of the erased rectangle, pixels
     erase_max: int = 24
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 AUGMENT_PRESETS: dict[str, AugmentSpec | None] = {

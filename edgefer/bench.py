@@ -78,10 +78,7 @@ def collect_artifacts(paths: list[Path]) -> list[Path]:
 def artifact_classes(path: Path) -> list[str] | None:
     if path.suffix == ".keras":
         run_file = path.parent / RUN_FILE
-        try:
-            return json.loads(run_file.read_text())["classes"] if run_file.exists() else None
-        except (ValueError, KeyError, TypeError, OSError):
-            return None  # not a readable run record: measured as an unknown model
+        return json.loads(run_file.read_text())["classes"] if run_file.exists() else None
     meta = read_meta(path)
     return meta["classes"] if meta else None
 
@@ -117,7 +114,7 @@ def prepare(path: Path, faces: np.ndarray, classes, config: BenchConfig) -> tupl
     """(model inputs, output->our-class map, kind) for one artifact."""
     try:
         own = artifact_classes(path)
-    except Exception:  # unreadable metadata: load_problem below says what is wrong with the file
+    except Exception:  # unreadable metadata or run record: load_problem below says what is wrong with the file
         own = None
     if own is not None:  # edgefer's own artifact (labels inside or beside): raw faces, whatever the options
         spec = ExternalSpec(48, "none", own)
@@ -162,10 +159,15 @@ def display_names(paths: list[Path]) -> list[str]:
     return [f"{p.parent.name}/{p.name}" if counts[p.name] > 1 else p.name for p in paths]
 
 
+def _row(path: Path, name: str, tta: str = "none") -> dict:
+    """The columns every row has, measured or failed."""
+    return {"name": name if tta == "none" else f"{name} +{tta}", "path": str(path), "format": path.suffix.lstrip("."),
+            "size_mb": path.stat().st_size / 1e6, "tta": tta}
+
+
 def bench_artifact(path: Path, prepared, labels, classes, config: BenchConfig, workdir: Path, name: str,
                    tta: str = "none") -> dict:
-    row = {"name": name if tta == "none" else f"{name} +{tta}", "path": str(path), "format": path.suffix.lstrip("."),
-           "size_mb": path.stat().st_size / 1e6, "tta": tta}
+    row = _row(path, name, tta)
     inputs, class_map, kind = prepared
     np.save(workdir / "inputs.npy", inputs)
     job = {"artifact": str(path), "inputs": str(workdir / "inputs.npy"), "threads": config.threads,
@@ -205,9 +207,7 @@ def run_bench(config: BenchConfig) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         for path, inputs, name in zip(artifacts, prepared, display_names(artifacts)):
             if isinstance(inputs, BrokenArtifact):
-                rows.append({"name": name, "path": str(path), "format": path.suffix.lstrip("."), "tta": "none",
-                             "size_mb": path.stat().st_size / 1e6, "kind": "unknown", "status": "failed",
-                             "error": str(inputs)})
+                rows.append({**_row(path, name), "kind": "unknown", "status": "failed", "error": str(inputs)})
                 print(f"  {name}: failed, {inputs}", file=sys.stderr, flush=True)
                 continue
             for tta in config.tta:

@@ -15,6 +15,7 @@ from edgefer.errors import DataError, ModelError
 from edgefer.predictor import PredictorError
 from edgefer.progress import console, stdout_console
 
+
 def _hide_flag_types() -> None:
     """Typer 0.29's rich help prints `<bool>` after every on/off flag, which reads as if it took a value."""
     from typer.core import TyperOption

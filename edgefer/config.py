@@ -93,7 +93,7 @@ class TrainConfig:
     def validate(self) -> TrainConfig:
         """The resolved configuration (see `resolved`), or a ModelError naming the option that is wrong."""
         from edgefer.augment import AUGMENT_PRESETS
-        from edgefer.backbones import BACKBONE_NAMES
+        from edgefer.backbones import BACKBONE_NAMES, get_backbone
 
         self = self.resolved()
         if self.optimizer not in OPTIMIZERS:
@@ -106,8 +106,6 @@ class TrainConfig:
             raise ModelError(f"--warmup-epochs {self.warmup_epochs} must be less than --epochs {self.epochs}")
         if self.model not in BACKBONE_NAMES:
             raise ModelError(f"unknown model {self.model!r}; expected one of {', '.join(BACKBONE_NAMES)}")
-        from edgefer.backbones import get_backbone
-
         alphas = get_backbone(self.model).alphas
         if float(self.alpha) not in alphas:
             raise ModelError(f"--alpha {self.alpha} for {self.model}; expected one of {', '.join(map(str, alphas))}")

@@ -4,7 +4,7 @@ Never materialises the data at the training size in float32 (that costs 17 GB at
 The epoch's order and its augmentation are drawn from (seed, epoch), so a resumed run sees the
 same batches. Augmentation (edgefer.augment) is done once per epoch on the whole uint8 array in
 numpy, vectorised: a batch is then only a slice and a cast, so the input path stays a small share
-of an epoch (benchmarks/train_speed.py measures it). Backend-agnostic: numpy in, numpy out.
+of an epoch (benchmarks/input_path_speed.py measures it). Backend-agnostic: numpy in, numpy out.
 """
 
 from __future__ import annotations
@@ -32,19 +32,18 @@ def make_batches(x: np.ndarray, y: np.ndarray, *, batch_size: int, shuffle: bool
 
     Order and augmentation of epoch e depend only on (seed, e): a run resumed at epoch e sees
     exactly the batches the uninterrupted run would have seen. `input_seconds` accumulates the
-    time spent preparing data (augmentation + batch slicing), for the speed benchmark.
+    time spent preparing data (augmentation + batch slicing), `take_seconds()` one epoch's share.
     `epoch_targets(faces) -> targets` replaces `y` each epoch with targets computed on that epoch's
     augmented faces (distillation: a teacher's soft targets); its time is `target_seconds`.
     """
     keras = import_keras()
-    if augment is not None and x.dtype != np.uint8:
-        raise ValueError("augmentation needs the uint8 faces, not features")
 
     class ArrayBatches(keras.utils.PyDataset):
         def __init__(self):
             super().__init__(workers=1, use_multiprocessing=False)
             self.epoch = start_epoch
             self.input_seconds = self.target_seconds = 0.0
+            self._taken = (0.0, 0.0)
             self._start_epoch()
 
         def _start_epoch(self):
@@ -57,6 +56,12 @@ def make_batches(x: np.ndarray, y: np.ndarray, *, batch_size: int, shuffle: bool
                 start = time.perf_counter()
                 self.y = epoch_targets(self.x)
                 self.target_seconds += time.perf_counter() - start
+
+        def take_seconds(self) -> tuple[float, float]:
+            """(input, target) seconds spent since the last call: what one epoch cost."""
+            spent = (self.input_seconds - self._taken[0], self.target_seconds - self._taken[1])
+            self._taken = (self.input_seconds, self.target_seconds)
+            return spent
 
         def __len__(self):
             return max(1, -(-len(x) // batch_size))

@@ -127,15 +127,6 @@ def _write_artifact(fmt: ExportFormat, artifact, path: Path, meta: dict | None) 
         onnx.save(artifact, path)
 
 
-def _write_staged(fmt: ExportFormat, artifact, path: Path, meta: dict | None) -> None:
-    """Write the staging file; a failed write (disk full) removes what it wrote."""
-    try:
-        _write_artifact(fmt, artifact, path, meta)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-
-
 def allowed_drop(n: int, disagreements: int) -> float:
     """How far a quantized artifact's accuracy may fall under Keras's on `n` check faces.
 
@@ -187,9 +178,9 @@ def export_one(fmt: ExportFormat, model, source: RunSource, out: Path, calibrati
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # the converters print every captured tensor
             artifact = fmt.convert(model, calibration)
-        _write_staged(fmt, artifact, temp, None)
+        _write_artifact(fmt, artifact, temp, None)
         meta = artifact_meta(fmt, open_runner(temp), source)
-        _write_staged(fmt, artifact, temp, meta)
+        _write_artifact(fmt, artifact, temp, meta)
         check_result = verify(temp, fmt, faces, labels, keras_probs)
     except OSError:  # disk full or unwritable: nothing half-written stays, and the export stops
         temp.unlink(missing_ok=True)

@@ -85,9 +85,8 @@ def read_face_image(path: Path) -> tuple[np.ndarray, bool]:
     try:
         image = open_image(path)  # the predictor's decoder: bomb guard, 16-bit scaling, large-photo reduction
         converted = image.mode != "L" or image.size != (IMAGE_SIZE, IMAGE_SIZE)
-        if image.mode != "L":
-            pixels = pil_to_array(image)
-            image = Image.fromarray(pixels if pixels.ndim == 2 else np.asarray(Image.fromarray(pixels).convert("L")))
+        if image.mode != "L":  # the predictor's conversion (16-bit scaled), then colour to luma
+            image = Image.fromarray(pil_to_array(image)).convert("L")
         if image.size != (IMAGE_SIZE, IMAGE_SIZE):
             image = image.resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.BILINEAR, reducing_gap=3.0)
         return np.asarray(image, dtype=np.uint8), converted

@@ -189,9 +189,11 @@ def open_image(path):
             image.load()
             factor = -(-max(image.size) // MAX_DECODE_SIDE)
             reduced = image.reduce(factor) if factor > 1 else image
+            # No copy of a full-size photo: reduce first, then turn the small image as EXIF says.
             turn = _exif_turn(orientation)
-            # No copy of a full-size photo: reduce first, turn the small image (EXIF says how).
-            return reduced.transpose(turn) if turn is not None else reduced if reduced is not image else image.copy()
+            if turn is not None:
+                return reduced.transpose(turn)
+            return reduced if reduced is not image else image.copy()  # the file's image closes with `with`
     except Image.DecompressionBombError as error:
         raise PredictorError(f"{path}: refused, too many pixels for a safe decode ({error})") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:

@@ -264,7 +264,7 @@ class _Trainer:
                                  seed=c.seed, augment=augment_spec(c.augment), sample_weights=self.sample_weights,
                                  start_epoch=start, epoch_targets=targets)
             val = make_batches(self.splits.val.images, self.y_fit_val, batch_size=self.batch_size, shuffle=False)
-        self.train_batches, self.input_seconds_before, self.teacher_seconds_before = train, 0.0, 0.0
+        self.train_batches = train
         checkpoint = _Checkpoint(self, model, phase)
         schedule = self.keras.callbacks.LearningRateScheduler(
             lambda epoch, lr: c.learning_rate_at(phase, epoch, first_epoch, last_epoch))
@@ -286,16 +286,11 @@ class _Trainer:
     def checkpoint(self, model, phase: str, epoch: int, logs: dict) -> None:
         with atomic_path(self.ckpt / "last.keras") as tmp:
             model.save(tmp)
-        batches = getattr(self, "train_batches", None)
-        input_seconds = getattr(batches, "input_seconds", 0.0)
+        input_seconds, teacher_seconds = self.train_batches.take_seconds()
         row = {"epoch": epoch + 1, "phase": phase, **{k: float(v) for k, v in logs.items()},
-               "seconds": round(time.perf_counter() - self.epoch_start, 3),
-               "input_seconds": round(input_seconds - getattr(self, "input_seconds_before", 0.0), 3)}
-        self.input_seconds_before = input_seconds
+               "seconds": round(time.perf_counter() - self.epoch_start, 3), "input_seconds": round(input_seconds, 3)}
         if self.teacher is not None:
-            teacher_seconds = getattr(batches, "target_seconds", 0.0)
-            row["teacher_seconds"] = round(teacher_seconds - getattr(self, "teacher_seconds_before", 0.0), 3)
-            self.teacher_seconds_before = teacher_seconds
+            row["teacher_seconds"] = round(teacher_seconds, 3)
         self.state.history = [r for r in self.state.history if r["epoch"] < epoch + 1] + [row]
         if logs.get("val_accuracy", -1) > self.state.best_val:
             self.state.best_val, self.state.best_epoch = float(logs["val_accuracy"]), epoch + 1
@@ -422,14 +417,17 @@ def _keep_or_clean(run_dir: Path):
     try:
         yield
     except BaseException as stop:
-        done = _epochs_done(run_dir)
-        if not done:
-            shutil.rmtree(run_dir, ignore_errors=True)
+        if _epochs_done(run_dir):
+            _say_how_to_resume(run_dir, stop)
         else:
-            why = "interrupted" if isinstance(stop, KeyboardInterrupt) else "stopped"
-            print(f"{why} after {done} epoch(s); continue with: edgefer train --resume {run_dir}",
-                  file=sys.stderr, flush=True)
+            shutil.rmtree(run_dir, ignore_errors=True)
         raise
+
+
+def _say_how_to_resume(run_dir: Path, stop: BaseException) -> None:
+    why = "interrupted" if isinstance(stop, KeyboardInterrupt) else "stopped"
+    print(f"{why} after {_epochs_done(run_dir)} epoch(s); continue with: edgefer train --resume {run_dir}",
+          file=sys.stderr, flush=True)
 
 
 def _epochs_done(run_dir: Path) -> int:
@@ -466,7 +464,6 @@ def resume_run(run_dir: str | Path, callbacks=(), epochs: int | None = None) -> 
         config = replace(config, epochs=epochs)
     try:
         return _run(config.validate(), run_dir, callbacks)
-    except KeyboardInterrupt:  # a resumed run's folder is kept whatever happens
-        print(f"interrupted after {_epochs_done(run_dir)} epoch(s); continue with: edgefer train --resume {run_dir}",
-              file=sys.stderr, flush=True)
+    except KeyboardInterrupt as stop:  # a resumed run's folder is kept whatever happens
+        _say_how_to_resume(run_dir, stop)
         raise

@@ -5,7 +5,6 @@ import json
 import numpy as np
 import pytest
 
-from conftest import separable_faces
 from edgefer.config import TrainConfig
 from edgefer.distill import distillation_loss, soften
 from edgefer.errors import ModelError
