@@ -1,6 +1,7 @@
 """Size and batch-1 latency of the int8 TFLite model at each input size, for both backbones.
 
     python benchmarks/input_size_latency.py [--sizes 96,128,160,224] [--threads 1,2] [--runs 200]
+    python benchmarks/input_size_latency.py --models mobilenetv2 --alphas 0.35,0.5,1.0 --sizes 64,96 --threads 1
 
 Latency and size do not depend on the weight values, so each model is built with random weights
 (`--weights none`), converted to full-integer int8 exactly as `edgefer export --int8` does
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgefer.backbones import BACKBONE_NAMES
+from edgefer.backbones import BACKBONE_NAMES, get_backbone
 from edgefer.config import TrainConfig
 from edgefer.exporters import EXPORT_FORMATS
 from edgefer.model import build_model
@@ -53,6 +54,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="96,128,160,224")
     parser.add_argument("--models", default=",".join(BACKBONE_NAMES))
+    parser.add_argument("--alphas", default="1.0", help="width multipliers (backbones that have them)")
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--out", type=Path, default=None)
@@ -60,19 +62,23 @@ def main() -> None:
     calibration, faces = sample_faces()
     threads = [int(t) for t in args.threads.split(",")]
     rows = []
-    print(f"{'model':16s} {'size':>5s} {'int8 MB':>8s} " + " ".join(f"{f'p50 {t}T ms':>11s}" for t in threads))
+    alphas = [float(a) for a in args.alphas.split(",")]
+    print(f"{'model':16s} {'alpha':>5s} {'size':>5s} {'int8 MB':>8s} " + " ".join(f"{f'p50 {t}T ms':>11s}" for t in threads))
     with tempfile.TemporaryDirectory() as tmp:
-        for name in args.models.split(","):
+        for name, alpha in ((n, a) for n in args.models.split(",") for a in alphas):
+            if alpha not in get_backbone(name).alphas:
+                continue
             for size in (int(s) for s in args.sizes.split(",")):
-                model = build_model(TrainConfig(model=name, img_size=size, weights="none"), num_classes=7).full
+                config = TrainConfig(model=name, img_size=size, weights="none", alpha=alpha)
+                model = build_model(config, num_classes=7).full
                 with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
                     tflite = EXPORT_FORMATS["int8"].convert(model, calibration)
-                path = Path(tmp) / f"{name}_{size}.tflite"
+                path = Path(tmp) / f"{name}_{alpha:g}_{size}.tflite"
                 path.write_bytes(tflite)
-                row = {"model": name, "img_size": size, "int8_mb": round(os.path.getsize(path) / 1e6, 3),
+                row = {"model": name, "alpha": alpha, "img_size": size, "int8_mb": round(os.path.getsize(path) / 1e6, 3),
                        "p50_ms": {str(t): round(latency(path, faces, t, args.runs), 3) for t in threads}}
                 rows.append(row)
-                print(f"{name:16s} {size:5d} {row['int8_mb']:8.2f} "
+                print(f"{name:16s} {alpha:5g} {size:5d} {row['int8_mb']:8.2f} "
                       + " ".join(f"{row['p50_ms'][str(t)]:11.3f}" for t in threads), flush=True)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
@@ -85,8 +91,9 @@ def plot(rows: list[dict], threads: list[int], path: Path) -> None:
 
     plt = pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    for name in dict.fromkeys(r["model"] for r in rows):
-        mine = [r for r in rows if r["model"] == name]
+    for name, alpha in dict.fromkeys((r["model"], r.get("alpha", 1.0)) for r in rows):
+        mine = [r for r in rows if (r["model"], r.get("alpha", 1.0)) == (name, alpha)]
+        name = name if alpha == 1.0 else f"{name} a{alpha:g}"
         sizes = [r["img_size"] for r in mine]
         for t in threads:
             left.plot(sizes, [r["p50_ms"][str(t)] for r in mine], marker="o", label=f"{name}, {t} thread(s)")

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from edgefer.config import TrainConfig
-from edgefer.distill import distillation_loss, soften
+from edgefer.distill import distillation_loss, load_teacher, soften
 from edgefer.errors import ModelError
 from edgefer.training import train
+from conftest import separable_faces
 
 
 def test_softened_targets_keep_the_order_and_flatten():
@@ -81,3 +82,22 @@ def test_teacher_must_fit_and_exist(tmp_path, trained_run):
         train(TrainConfig(weights="none", img_size=32, epochs=1, teacher=str(tmp_path), out=str(tmp_path / "r")))
     with pytest.raises(ModelError, match="--teacher needs a student that trains on faces"):
         TrainConfig(weights="imagenet", teacher=str(trained_run)).validate()
+
+
+@pytest.mark.parametrize("artifact", ["fp32", "onnx"])
+def test_an_exported_teacher_gives_the_keras_teachers_probabilities(trained_run, exported, artifact):
+    """A teacher exported to fp32 TFLite or ONNX (faster on a CPU) stands in for its Keras model."""
+    folder, results = exported
+    faces, _ = separable_faces(4, seed=5)
+    keras_probs = load_teacher(trained_run, 7).predict(faces[..., None])
+    exported_probs = load_teacher(folder / results[artifact].file, 7).predict(faces[..., None])
+    assert exported_probs.shape == (len(faces), 7)
+    np.testing.assert_allclose(exported_probs, keras_probs, atol=1e-3)
+
+
+def test_an_exported_teacher_must_fit(exported, tmp_path):
+    folder, results = exported
+    with pytest.raises(ModelError, match="gives 7 outputs; expected .* 3 class probabilities"):
+        load_teacher(folder / results["fp32"].file, 3)
+    with pytest.raises(ModelError, match="expected a run folder with model.keras or a .keras, .tflite, .onnx file"):
+        load_teacher(folder / "labels.json", 7)
