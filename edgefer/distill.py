@@ -23,6 +23,7 @@ show; prefer fp32.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -54,7 +55,7 @@ class _ArtifactTeacher:
     def __init__(self, path: Path):
         from edgefer.runners import open_runner
 
-        self.runner = open_runner(path)
+        self.runner = open_runner(path, num_threads=os.cpu_count())  # runtimes default to fewer threads
         probe = self.runner.predict(np.zeros((1, 48, 48, 1), np.uint8), batch_size=1)
         self.input_shape, self.outputs = (48, 48, 1), probe.shape[-1]
 

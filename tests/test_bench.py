@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from conftest import separable_faces
 from edgefer import FERDataset
+from edgefer.bench_report import flat_rows, pareto_front
 from edgefer.bench_worker import latency_stats, time_single
 from edgefer.cli import app
 from edgefer.exporters import tflite_fp32
@@ -117,6 +118,24 @@ def test_same_file_names_from_two_folders_stay_apart(tmp_path):
 
     paths = [tmp_path / "a" / "model.onnx", tmp_path / "b" / "model.onnx", tmp_path / "a" / "model_int8.tflite"]
     assert display_names(paths) == ["a/model.onnx", "b/model.onnx", "model_int8.tflite"]
+
+
+def test_pareto_front_keeps_what_nothing_beats_on_both_axes():
+    #          fast+weak   slow+best   dominated   ties the first   faster but worse than none
+    points = [(0.3, 0.65), (0.8, 0.68), (0.9, 0.60), (0.3, 0.65), (0.1, 0.50)]
+    assert pareto_front(points) == [True, True, False, True, True]
+    assert pareto_front([(1.0, 0.5)]) == [True] and pareto_front([]) == []
+
+
+def test_front_column_marks_the_front_and_skips_failed_rows(benched):
+    _, out = benched
+    report = json.loads((out / "bench.json").read_text())
+    report["artifacts"].append({**report["artifacts"][0], "name": "slower-and-worse", "accuracy": 0.1,
+                                "latency": {t: {**v, "p50_ms": v["p50_ms"] + 10} for t, v in report["artifacts"][0]["latency"].items()}})
+    report["artifacts"].append({"name": "broken.tflite", "status": "failed", "size_mb": 0.1, "error": "x"})
+    rows = {r["artifact"]: r for r in flat_rows(report)}
+    assert rows["slower-and-worse"]["front"] == "" and "front" not in rows["broken.tflite"]
+    assert "yes" in {rows["model_int8.tflite"]["front"], rows["model.onnx"]["front"]}
 
 
 def test_latency_statistics_come_from_real_timings():
