@@ -100,7 +100,7 @@ if [ -z "$BUNDLE" ]; then
   "$PY" - "$BUNDLE" <<'PY'
 import shutil, sys
 from pathlib import Path
-from edgefer.device_bundle import write_bundle
+from edgefer.export.bundle import write_bundle
 from edgefer.predictor import default_model_path, read_model_meta
 out = Path(sys.argv[1]); out.mkdir(parents=True)
 shutil.copy(default_model_path(), out / "model_int8.tflite")
@@ -116,13 +116,13 @@ import sys
 from pathlib import Path
 import numpy as np
 from PIL import Image
-from edgefer.loading import load_dataset
+from edgefer.data.loading import load_dataset
 out, n = Path(sys.argv[1]), int(sys.argv[2]); out.mkdir()
 test = load_dataset(None).split("PublicTest")
 for i in range(min(n, len(test))):
     Image.fromarray(test.images[i]).save(out / f"face_{i:03d}.png")
 PY
-PHOTO=$HERE/tests/data/astronaut.jpg
+PHOTO=$HERE/tests/assets/astronaut.jpg
 
 run_predictor() {  # $1 output file, then the command prefix
   local out=$1; shift
@@ -152,8 +152,8 @@ for machine in $ARCHES; do
 import json, sys
 from edgefer.predictor import EmotionPredictor
 ref, emu, model, machine = sys.argv[1:5]
-quant = EmotionPredictor(model)._out_quant
-step = quant[0] if quant else 1e-4
+output = EmotionPredictor(model).model.output  # the model's output tensor: quantization step if int8
+step = output["quantization"][0] if output["dtype"].__name__ != "float32" else 1e-4
 # aarch64 runs the same runtime as x86 (ai-edge-litert): probabilities must agree within one output step.
 # armv7l has only tflite-runtime 2.14, whose kernels differ from LiteRT's by several steps on x86 as well:
 # there labels and face boxes must agree, and the largest probability difference is reported.

@@ -12,9 +12,9 @@ import argparse
 import json
 from pathlib import Path
 
-from edgefer.artifact_eval import evaluate_artifact
-from edgefer.loading import load_dataset
-from edgefer.splits import split_dataset
+from edgefer.data.loading import load_dataset
+from edgefer.data.splits import split_dataset
+from edgefer.export.evaluate import evaluate_artifact
 
 
 def main() -> None:

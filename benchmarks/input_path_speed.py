@@ -3,7 +3,7 @@
 before - what `edgefer train --mode advanced` did until the scratch recipe: a one-worker PyDataset ran
          Keras preprocessing layers (flip, rotation, zoom, translation, brightness, contrast) on every
          batch of 48x48 faces (the layers are rebuilt here exactly as they were).
-after  - edgefer.data_feed today: edgefer.augment's numpy flip / shift / erasing once per epoch on the
+after  - edgefer.train.data_feed today: edgefer.train.augment's numpy flip / shift / erasing once per epoch on the
          whole uint8 array, then a slice and a cast per batch.
 
 Both are timed over one epoch of the training faces, without the model. The share of an epoch is taken
@@ -29,7 +29,7 @@ DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / 
 
 
 def keras_layers_augmenter(seed: int):
-    """The per-batch augmentation edgefer used before (edgefer/data_feed.py up to the scratch recipe)."""
+    """The per-batch augmentation edgefer used before (edgefer/train/data_feed.py up to the scratch recipe)."""
     import keras
 
     layers = keras.layers
@@ -56,8 +56,8 @@ def before_epoch(faces: np.ndarray, batch: int) -> float:
 
 
 def after_epoch(faces: np.ndarray, batch: int, labels: np.ndarray) -> float:
-    from edgefer.augment import AUGMENT_PRESETS
-    from edgefer.data_feed import make_batches
+    from edgefer.train.augment import AUGMENT_PRESETS
+    from edgefer.train.data_feed import make_batches
 
     start = time.perf_counter()
     batches = make_batches(faces, labels, batch_size=batch, shuffle=True, seed=0, augment=AUGMENT_PRESETS["standard"])
@@ -77,9 +77,9 @@ def model_epoch_from_run(run: Path) -> tuple[float, float]:
 def model_epoch_measured(n: int, batch: int, img_size: int, steps: int) -> float:
     import keras
 
-    from edgefer.config import TrainConfig
-    from edgefer.model import build_model
-    from edgefer.training import make_optimizer
+    from edgefer.train.config import TrainConfig
+    from edgefer.train.model import build_model
+    from edgefer.train.training import make_optimizer
 
     fer = build_model(TrainConfig(weights="none", img_size=img_size), 7)
     fer.base.trainable = True
@@ -102,8 +102,8 @@ def main() -> None:
     parser.add_argument("--val-fraction", type=float, default=0.1)
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from edgefer.loading import load_dataset
-    from edgefer.splits import split_dataset
+    from edgefer.data.loading import load_dataset
+    from edgefer.data.splits import split_dataset
 
     train = split_dataset(load_dataset(args.data), val_fraction=args.val_fraction, seed=0).train
     labels = np.eye(7, dtype=np.float32)[train.labels]

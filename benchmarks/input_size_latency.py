@@ -23,12 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
-from edgefer.backbones import BACKBONE_NAMES, get_backbone
-from edgefer.config import TrainConfig
-from edgefer.exporters import EXPORT_FORMATS
-from edgefer.model import build_model
-from edgefer.runners import TFLiteRunner
-from edgefer.sample import SAMPLE_PATH
+from edgefer.data.sample import SAMPLE_PATH
+from edgefer.export.formats import EXPORT_FORMATS
+from edgefer.export.runners import TFLiteRunner
+from edgefer.train.backbones import BACKBONE_NAMES, get_backbone
+from edgefer.train.config import TrainConfig
+from edgefer.train.model import build_model
 
 
 def sample_faces() -> tuple[np.ndarray, np.ndarray]:

@@ -46,13 +46,13 @@ def cached_run(data: Path, model: str, size: int, epochs: int, out: Path) -> dic
 
 def uncached_epoch(data: Path, model: str, size: int, steps: int, batch: int) -> float:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from edgefer.config import TrainConfig
-    from edgefer.data_feed import make_batches, one_hot
-    from edgefer.loading import load_dataset
-    from edgefer.model import build_model
-    from edgefer.splits import split_dataset
-
     import keras
+
+    from edgefer.data.loading import load_dataset
+    from edgefer.data.splits import split_dataset
+    from edgefer.train.config import TrainConfig
+    from edgefer.train.data_feed import make_batches, one_hot
+    from edgefer.train.model import build_model
 
     splits = split_dataset(load_dataset(data), seed=0)
     fer = build_model(TrainConfig(model=model, img_size=size, weights="none"), 7)

@@ -2,11 +2,11 @@
 
 __version__ = "0.1.0"
 
-from edgefer.classes import FER2013_CLASSES, FERPLUS_CLASSES  # noqa: E402
-from edgefer.dataset import FERDataset, LoadReport  # noqa: E402
+from edgefer.data.classes import FER2013_CLASSES, FERPLUS_CLASSES  # noqa: E402
+from edgefer.data.dataset import FERDataset, LoadReport  # noqa: E402
+from edgefer.data.loading import load_dataset  # noqa: E402
+from edgefer.data.splits import DataSplits, split_dataset  # noqa: E402
 from edgefer.errors import DataError, ModelError  # noqa: E402
-from edgefer.loading import load_dataset  # noqa: E402
-from edgefer.splits import DataSplits, split_dataset  # noqa: E402
 
 __all__ = [
     "FER2013_CLASSES",

@@ -12,8 +12,10 @@ from rich.table import Table
 
 from edgefer import __version__
 from edgefer.errors import DataError, ModelError
+from edgefer.export.formats import EXPORT_FORMATS
 from edgefer.predictor import PredictorError
 from edgefer.progress import console, stdout_console
+from edgefer.train.backbones import BACKBONE_NAMES
 
 
 def _hide_flag_types() -> None:
@@ -106,7 +108,7 @@ NO_CACHE_OPT = typer.Option(False, "--no-cache", help="Parse the source again an
 
 
 def _load(path, labels, ferplus, skip_bad, cache_dir, no_cache):
-    from edgefer.loading import load_dataset
+    from edgefer.data.loading import load_dataset
 
     return load_dataset(
         path, labels=labels, ferplus=ferplus, skip_bad=skip_bad, cache_dir=cache_dir, use_cache=not no_cache
@@ -136,7 +138,7 @@ def data_info(
     as_json: bool = typer.Option(False, "--json", help="Print the statistics as JSON on stdout."),
 ) -> None:
     """Counts per split and class, exact duplicates, and blank images."""
-    from edgefer.data_stats import dataset_stats
+    from edgefer.data.stats import dataset_stats
 
     dataset = _load(path, labels, ferplus, skip_bad, cache_dir, no_cache)
     stats = dataset_stats(dataset)
@@ -171,7 +173,7 @@ def data_show(
     no_cache: bool = NO_CACHE_OPT,
 ) -> None:
     """One face per class at 48x48 and at the training size, plus a class histogram, as a PNG."""
-    from edgefer.data_plots import show_dataset
+    from edgefer.data.plots import show_dataset
 
     dataset = _load(path, labels, ferplus, skip_bad, cache_dir, no_cache)
     for line in dataset.report.lines():
@@ -192,8 +194,8 @@ def data_sample(
     cache_dir: Optional[Path] = CACHE_DIR_OPT,
 ) -> None:
     """Write a small stratified subset as an .npz that every command accepts (how the embedded sample is made)."""
-    from edgefer.npz_format import save_npz
-    from edgefer.sample import stratified_sample
+    from edgefer.data.npz_format import save_npz
+    from edgefer.data.sample import stratified_sample
 
     dataset = _load(path, "fer2013", None, skip_bad, cache_dir, False)
     subset = stratified_sample(dataset, {"Training": train_per_class, "PublicTest": test_per_class}, seed=seed)
@@ -213,7 +215,7 @@ def _expand(value: str, choices: tuple[str, ...], every: str) -> list[str]:
 @user_errors
 def train_command(
     data: Optional[Path] = typer.Option(None, "--data", help="FER2013 in any form `data info` reads. Default: the embedded sample."),
-    model: str = typer.Option("mobilenetv2", "--model", help="mobilenetv2, efficientnetb0, or all."),
+    model: str = typer.Option("mobilenetv2", "--model", help=f"{', '.join(BACKBONE_NAMES)}, or all."),
     mode: str = typer.Option("simple", "--mode", help="finetune recipe: simple (frozen base + head), advanced (augmentation, then fine-tuning), or both. Ignored by the scratch recipe."),
     epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Epochs in all (advanced: head epochs + fine-tuning epochs). Default 25. With --resume: a new total (more to extend; the epochs done to finish now)."),
     img_size: int = typer.Option(224, "--img-size", help="Side the 48x48 face is resized to inside the model (96-224; down to 32 for quick tests)."),
@@ -246,14 +248,13 @@ def train_command(
     cache_dir: Optional[Path] = CACHE_DIR_OPT,
 ) -> None:
     """Transfer learning with MobileNetV2 / EfficientNetB0; each run writes runs/<model>-<mode>[-N]/."""
-    from edgefer.config import TrainConfig
-    from edgefer.training import resume_run, train
+    from edgefer.train.config import TrainConfig
+    from edgefer.train.training import resume_run, train
 
     if resume is not None:
         results = [resume_run(resume, epochs=epochs)]
     else:
-        from edgefer.backbones import BACKBONE_NAMES
-        from edgefer.config import MODES
+        from edgefer.train.config import MODES
 
         results = []
         for name in _expand(model, BACKBONE_NAMES, "all"):
@@ -296,6 +297,7 @@ def export_command(
     onnx: bool = typer.Option(False, "--onnx", help="ONNX float32 (tf2onnx, opset 17, dynamic batch)."),
     onnx_int8: bool = typer.Option(False, "--onnx-int8", help="ONNX int8 (onnxruntime static quantization)."),
     all_formats: bool = typer.Option(False, "--all", help="Every format above that loads for every model: all but --int16x8 (ask for it by name)."),
+    format_names: Optional[str] = typer.Option(None, "--format", help=f"Formats by name, comma-separated: {', '.join(EXPORT_FORMATS)} (the flags above are aliases)."),
     calib_samples: int = typer.Option(300, "--calib-samples", min=1, help="Training faces (stratified) used to calibrate int8."),
     check_samples: int = typer.Option(300, "--check-samples", min=1, help="Validation faces each artifact is checked on."),
     data: Optional[Path] = typer.Option(None, "--data", help="Data for calibration and checks (default: the run's own)."),
@@ -305,12 +307,17 @@ def export_command(
 
     With no format flag: --int8 and --onnx. Artifacts failing their check go to OUT/rejected/.
     """
-    from edgefer.export_run import export_run
-    from edgefer.exporters import ALL_FORMATS, DEFAULT_FORMATS, EXPORT_FORMATS
+    from edgefer.export.formats import ALL_FORMATS, DEFAULT_FORMATS
+    from edgefer.export.run import export_run
 
-    chosen = {"int8": int8, "int16x8": int16x8, "fp16": fp16, "dynamic": dynamic, "fp32": fp32, "onnx": onnx,
-              "onnx-int8": onnx_int8}
-    asked = [f for f in EXPORT_FORMATS if chosen[f]]
+    flags = {"int8": int8, "int16x8": int16x8, "fp16": fp16, "dynamic": dynamic, "fp32": fp32, "onnx": onnx,
+             "onnx-int8": onnx_int8}
+    named = [n.strip() for n in (format_names or "").split(",") if n.strip()]
+    unknown = [n for n in named if n not in EXPORT_FORMATS]
+    if unknown:
+        raise typer.BadParameter(f"{', '.join(unknown)}; expected one of {', '.join(EXPORT_FORMATS)}",
+                                 param_hint="--format")
+    asked = [f for f in EXPORT_FORMATS if flags.get(f) or f in named]
     formats = ([f for f in EXPORT_FORMATS if f in ALL_FORMATS or f in asked] if all_formats
                else asked or list(DEFAULT_FORMATS))
     folder, results = export_run(source, formats, out=out, data=str(data) if data else None,
@@ -366,9 +373,9 @@ def bench_command(
     tta: str = typer.Option("none", "--tta", help="none, flip (each artifact also measured with flip averaging, as a row of its own: accuracy and latency), or none,flip."),
 ) -> None:
     """Accuracy (batched) and batch-1 latency of every artifact on the same test faces, side by side."""
-    from edgefer.bench import BenchConfig, run_bench
-    from edgefer.bench_report import table, write_outputs
-    from edgefer.external import check_normalize, parse_labels
+    from edgefer.bench.external import check_normalize, parse_labels
+    from edgefer.bench.report import table, write_outputs
+    from edgefer.bench.run import BenchConfig, run_bench
 
     config = BenchConfig(paths=paths, data=str(data) if data else None, split=split, threads=_int_list(threads),
                          runs=runs, warmup=warmup, min_accuracy=min_accuracy, out=out, input_size=input_size,
@@ -408,7 +415,7 @@ def predict_command(
 
     Cropped faces (like FER2013's) need no --detect; photos do. Exit 2 if any image could not be read.
     """
-    from edgefer.predict_run import PredictOptions, camera_loop, expand_images, predict_images, split_model_and_images
+    from edgefer.predict.run import PredictOptions, camera_loop, expand_images, predict_images, split_model_and_images
     from edgefer.predictor import EmotionPredictor
 
     model, images = split_model_and_images(paths or [])
@@ -430,7 +437,7 @@ def predict_command(
 def pipeline_command(
     data: Optional[Path] = typer.Option(None, "--data", help="FER2013 in any form. Default: the embedded sample (offline, minutes)."),
     out: Path = typer.Option(Path("pipeline"), "--out", help="Folder for runs/, export/ and bench/."),
-    model: str = typer.Option("mobilenetv2", "--model", help="mobilenetv2 or efficientnetb0."),
+    model: str = typer.Option("mobilenetv2", "--model", help=f"{' or '.join(BACKBONE_NAMES)}."),
     img_size: int = typer.Option(96, "--img-size", help="Input side inside the model."),
     epochs: int = typer.Option(4, "--epochs", min=2, help="Training epochs (1 head + the rest fine-tuning)."),
     weights: str = typer.Option("none", "--weights", help="none (from scratch, offline), imagenet, or a no-top .h5."),

@@ -1,8 +1,10 @@
 """Atomic file writes: every model, report and plot is written to a temp name and renamed,
-so an interrupted run never leaves a truncated file under the final name."""
+so an interrupted run never leaves a truncated file under the final name. Also the one CSV writer."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import tempfile
@@ -42,3 +44,14 @@ def write_text(path: str | Path, text: str) -> Path:
 
 def write_json(path: str | Path, data) -> Path:
     return write_text(path, json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def csv_text(rows: list[dict]) -> str:
+    """CSV of dict rows; the columns are every key of every row in first-seen order (a resumed run may log
+    a column its older epochs lack; a failed bench row has fewer cells), missing cells empty."""
+    buffer = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buffer, fieldnames=list(dict.fromkeys(k for row in rows for k in row)), restval="")
+        writer.writeheader()
+        writer.writerows(rows)
+    return buffer.getvalue()

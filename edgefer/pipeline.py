@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edgefer.config import TrainConfig
+from edgefer.train.config import TrainConfig
+from edgefer.train.run_record import default_export_dir
 
 
 @dataclass
@@ -36,10 +37,10 @@ class PipelineConfig:
 
 def run_pipeline(config: PipelineConfig, say) -> dict:
     """Run the four steps, reporting each through `say(text)`; returns where everything went."""
-    from edgefer.bench import BenchConfig, run_bench
-    from edgefer.bench_report import table, write_outputs
-    from edgefer.export_run import export_run
-    from edgefer.training import train
+    from edgefer.bench.report import table, write_outputs
+    from edgefer.bench.run import BenchConfig, run_bench
+    from edgefer.export.run import export_run
+    from edgefer.train.training import train
 
     say(f"[1/4] train {config.model} {'scratch recipe' if config.weights == 'none' else 'advanced'}, {config.img_size} px, {config.epochs} epochs, weights {config.weights}, "
         f"on {config.data or 'the embedded sample'}")
@@ -50,7 +51,7 @@ def run_pipeline(config: PipelineConfig, say) -> dict:
         say("      (from scratch on the sample's few hundred faces: near chance is expected; the shipped model in the "
             "bench below shows what full training gives)")
     say("[2/4] export int8 TFLite + ONNX, each checked against the Keras model")
-    folder, artifacts = export_run(result.run_dir, ["int8", "onnx"], out=config.out / "export" / result.run_dir.name,
+    folder, artifacts = export_run(result.run_dir, ["int8", "onnx"], out=config.out / default_export_dir(result.run_dir),
                                    check_samples=100)
     for a in artifacts:
         say(f"      {a.format}: {a.status} {Path(a.file).name if a.file else ''} {a.size_mb:.2f} MB {a.reason}")
@@ -80,9 +81,9 @@ def _shipped_model() -> Path | None:
 
 
 def _predict_examples(model: Path, config: PipelineConfig, say) -> None:
-    from edgefer.loading import load_dataset
+    from edgefer.data.loading import load_dataset
+    from edgefer.data.splits import split_dataset
     from edgefer.predictor import EmotionPredictor
-    from edgefer.splits import split_dataset
 
     test = split_dataset(load_dataset(config.data), seed=0).test
     rng = np.random.default_rng(0)

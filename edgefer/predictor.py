@@ -29,6 +29,8 @@ import numpy as np
 FER2013_CLASSES = ("Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral")
 BLAZEFACE_FILE = "face_detection_short_range.tflite"
 DEFAULT_MODEL_FILE = "default_model.tflite"
+# Image files edgefer reads (Pillow decodes them all): photos for predict, faces in the Kaggle folder layout.
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff")
 # Test-time augmentation: "flip" averages the probabilities of the face and its mirror image
 # (one interpreter call on a batch of two): about +1 pp on FER2013 for twice the work.
 TTA_MODES = ("none", "flip")
@@ -317,6 +319,57 @@ class Prediction:
         return out
 
 
+class TFLiteModel:
+    """One TFLite model's input and output: quantize a batch, resize the batch axis, invoke, dequantize.
+
+    The one place that knows a model's tensors; EmotionPredictor runs its faces through it and
+    edgefer's bench and export checks wrap it (edgefer.export.runners.TFLiteRunner)."""
+
+    def __init__(self, interpreter):
+        self.interpreter = interpreter
+        self._read()
+
+    def _read(self) -> None:
+        self.input, self.output = self.interpreter.get_input_details()[0], self.interpreter.get_output_details()[0]
+        self.batch = int(self.input["shape"][0])
+
+    @property
+    def input_dtype(self):
+        return self.input["dtype"]
+
+    @property
+    def output_dtype(self):
+        return self.output["dtype"]
+
+    def quantize(self, values: np.ndarray) -> np.ndarray:
+        """Values in the model's input units -> its input dtype (uint8 with scale 1, zero 0: raw pixels as they are)."""
+        dtype = self.input["dtype"]
+        if dtype == np.float32:
+            return values.astype(np.float32)
+        scale, zero = self.input["quantization"]
+        if values.dtype == dtype and (scale, zero) == (1.0, 0):
+            return values
+        info = np.iinfo(dtype)
+        return np.clip(np.round(values / scale + zero), info.min, info.max).astype(dtype)
+
+    def dequantize(self, values: np.ndarray) -> np.ndarray:
+        if self.output["dtype"] == np.float32:
+            return values.copy()
+        scale, zero = self.output["quantization"]
+        return (values.astype(np.float32) - zero) * scale
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        """Quantized inputs (N, H, W, C) -> outputs (N, classes) float32, resizing the batch axis when N changes."""
+        if len(batch) != self.batch:
+            self.interpreter.resize_tensor_input(self.input["index"], [len(batch), *self.input["shape"][1:]])
+            self.interpreter.allocate_tensors()
+            self._read()
+            self.batch = len(batch)
+        self.interpreter.set_tensor(self.input["index"], batch)
+        self.interpreter.invoke()
+        return self.dequantize(self.interpreter.get_tensor(self.output["index"]))
+
+
 class EmotionPredictor:
     """A TFLite emotion model with its labels and input facts; call `predict`, `predict_batch`, `predict_frame`."""
 
@@ -345,20 +398,14 @@ class EmotionPredictor:
                 f"{self.model_path}: not an image classifier; expected one input (1, H, W, 1|3) and one output "
                 f"(1, classes), got inputs {[tuple(int(v) for v in d['shape']) for d in inputs]}, "
                 f"outputs {[tuple(int(v) for v in d['shape']) for d in outputs]}")
-        self._in, self._out = inputs[0], outputs[0]
+        self.model = TFLiteModel(self.interpreter)
         self.input_size = (int(shape[1]), int(shape[2]))
         self.channels = int(shape[3])
-        self._batch = int(shape[0])
-        in_scale, in_zero = self._in["quantization"]
-        self._in_dtype = self._in["dtype"]
-        self._in_quant = None if self._in_dtype == np.float32 else (in_scale, in_zero)
-        out_scale, out_zero = self._out["quantization"]
-        self._out_quant = None if self._out["dtype"] == np.float32 else (out_scale, out_zero)
         # uint8 input with scale 1 and zero point 0 takes raw pixels as they are (edgefer's int8 export).
-        self._raw_uint8 = self._in_dtype == np.uint8 and (in_scale, in_zero) == (1.0, 0)
+        self._raw_uint8 = self.model.input_dtype == np.uint8 and tuple(self.model.input["quantization"]) == (1.0, 0)
 
     def _classes(self, labels, meta) -> list[str]:
-        count = int(self._out["shape"][-1])
+        count = int(self.model.output["shape"][-1])
         classes = list(labels or meta.get("classes") or _labels_beside(self.model_path) or [])
         if not classes and count == len(FER2013_CLASSES):
             classes = list(FER2013_CLASSES)  # no labels anywhere: the FER2013 order most models use
@@ -388,32 +435,11 @@ class EmotionPredictor:
             pixels = np.repeat(pixels[..., None], 3, axis=-1)
         else:
             pixels = pixels[..., None]
-        return self._quantize(self._normalize(pixels))
-
-    def _quantize(self, values: np.ndarray) -> np.ndarray:
-        if self._in_quant is None:
-            return values.astype(np.float32)
-        scale, zero = self._in_quant
-        info = np.iinfo(self._in_dtype)
-        return np.clip(np.round(values / scale + zero), info.min, info.max).astype(self._in_dtype)
-
-    def _set_batch(self, n: int) -> None:
-        if n != self._batch:
-            self.interpreter.resize_tensor_input(self._in["index"], [n, *self.input_size, self.channels])
-            self.interpreter.allocate_tensors()
-            self._in, self._out = self.interpreter.get_input_details()[0], self.interpreter.get_output_details()[0]
-            self._batch = n
+        return self.model.quantize(self._normalize(pixels))
 
     def run(self, batch: np.ndarray) -> np.ndarray:
         """Prepared inputs (N, H, W, C) -> class probabilities (N, classes) float32."""
-        self._set_batch(len(batch))
-        self.interpreter.set_tensor(self._in["index"], batch)
-        self.interpreter.invoke()
-        out = self.interpreter.get_tensor(self._out["index"])
-        if self._out_quant is None:
-            return out.copy()
-        scale, zero = self._out_quant
-        return (out.astype(np.float32) - zero) * scale
+        return self.model.run(batch)
 
     def infer(self, batch: np.ndarray) -> np.ndarray:
         """`run` with this predictor's test-time augmentation."""

@@ -1,4 +1,5 @@
-"""Progress bars for long work (parsing, feature extraction), shown only on a terminal."""
+"""How edgefer talks while it works: progress bars for long work (shown only on a terminal) and one-line
+notes (`note`), both on stderr; results (tables, JSON) go to stdout."""
 
 from __future__ import annotations
 
@@ -33,3 +34,8 @@ def progress_bar(description: str, total: float | None) -> Iterator[callable]:
             progress.update(task, completed=completed)
 
         yield update
+
+
+def note(message: str) -> None:
+    """A progress note or warning for the user, on stderr, as written (no markup, no wrapping)."""
+    console.print(message, markup=False, highlight=False, soft_wrap=True)

@@ -77,9 +77,9 @@ def separable_faces(per_class: int, seed: int = 0) -> tuple[np.ndarray, np.ndarr
 def trained_run(tmp_path_factory):
     """A MobileNetV2 that really separates 7 synthetic classes, so agreement checks mean something."""
     from edgefer import FERDataset
-    from edgefer.config import TrainConfig
-    from edgefer.npz_format import save_npz
-    from edgefer.training import train
+    from edgefer.data.npz_format import save_npz
+    from edgefer.train.config import TrainConfig
+    from edgefer.train.training import train
 
     root = tmp_path_factory.mktemp("export")
     train_x, train_y = separable_faces(60, seed=1)
@@ -95,8 +95,8 @@ def trained_run(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def exported(trained_run, tmp_path_factory):
-    from edgefer.export_run import export_run
-    from edgefer.exporters import EXPORT_FORMATS
+    from edgefer.export.formats import EXPORT_FORMATS
+    from edgefer.export.run import export_run
 
     out = tmp_path_factory.mktemp("artifacts")
     folder, results = export_run(trained_run, list(EXPORT_FORMATS), out=out, calib_samples=200, check_samples=84)

@@ -17,9 +17,9 @@ from typer.testing import CliRunner
 
 from conftest import separable_faces
 from edgefer import FERDataset
-from edgefer.artifact_meta import embed_tflite
 from edgefer.cli import app
-from edgefer.npz_format import save_npz
+from edgefer.data.npz_format import save_npz
+from edgefer.export.meta import embed_tflite
 
 runner = CliRunner()
 SAMPLE = Path(__file__).resolve().parents[1] / "edgefer" / "assets" / "fer2013_sample.npz"
@@ -84,13 +84,15 @@ def test_unwritable_output_is_one_line_exit_2(command, exported, trained_run, fa
 
 
 def test_disk_full_is_one_line_and_leaves_no_partial_export(trained_run, tmp_path, monkeypatch):
-    from edgefer import export_run
+    import dataclasses
 
-    def full_disk(fmt, artifact, path, meta):
+    from edgefer.export.formats import EXPORT_FORMATS
+
+    def full_disk(artifact, path, meta):
         Path(path).write_bytes(b"half a model")
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr(export_run, "_write_artifact", full_disk)
+    monkeypatch.setitem(EXPORT_FORMATS, "onnx", dataclasses.replace(EXPORT_FORMATS["onnx"], write=full_disk))
     out = tmp_path / "export"
     one_line_error(runner.invoke(app, ["export", str(trained_run), "--onnx", "--out", str(out),
                                        "--check-samples", "14"]), "disk is full")
@@ -98,7 +100,7 @@ def test_disk_full_is_one_line_and_leaves_no_partial_export(trained_run, tmp_pat
 
 
 def test_ctrl_c_in_export_leaves_no_staging(trained_run, tmp_path, monkeypatch):
-    from edgefer.exporters import EXPORT_FORMATS, ExportFormat
+    from edgefer.export.formats import EXPORT_FORMATS, ExportFormat
 
     def interrupted(model, calibration):
         raise KeyboardInterrupt
@@ -131,8 +133,8 @@ def interrupted_run(tmp_path):
     """A scratch run stopped after its first epoch, with a checkpoint to resume."""
     import keras
 
-    from edgefer.config import TrainConfig
-    from edgefer.training import train
+    from edgefer.train.config import TrainConfig
+    from edgefer.train.training import train
 
     class Stop(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
@@ -160,8 +162,8 @@ def test_resume_with_a_damaged_checkpoint_is_one_line(interrupted_run, damage):
 def test_interrupted_training_says_how_to_resume_and_a_failed_one_leaves_no_folder(tmp_path, capsys):
     import keras
 
-    from edgefer.config import TrainConfig
-    from edgefer.training import train
+    from edgefer.train.config import TrainConfig
+    from edgefer.train.training import train
 
     class Stop(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
@@ -181,7 +183,7 @@ def test_interrupted_training_says_how_to_resume_and_a_failed_one_leaves_no_fold
 def mislabelled_int8(exported, tmp_path):
     """The int8 model with an embedded class list of 8 names for its 7 outputs."""
     source = exported[0] / "model_int8.tflite"
-    from edgefer.artifact_meta import read_meta
+    from edgefer.export.meta import read_meta
 
     meta = read_meta(source)
     meta["classes"] = meta["classes"] + ["Contempt"]
@@ -230,7 +232,7 @@ def sixteen_bit_face(path: Path) -> np.ndarray:
 
 
 def test_sixteen_bit_png_is_scaled_not_clipped(exported, tmp_path):
-    from edgefer.folder_format import read_face_image
+    from edgefer.data.folder_format import read_face_image
     from edgefer.predictor import EmotionPredictor, to_array
 
     face = sixteen_bit_face(tmp_path / "face16.png")
@@ -244,7 +246,7 @@ def test_sixteen_bit_png_is_scaled_not_clipped(exported, tmp_path):
 
 
 def test_csv_with_a_byte_order_mark_loads(small_csv, tmp_path):
-    from edgefer.loading import load_dataset
+    from edgefer.data.loading import load_dataset
 
     path, images, labels, _ = small_csv
     bom = tmp_path / "bom.csv"
@@ -291,7 +293,7 @@ def test_predict_prints_no_runtime_noise_and_plain_numbers(exported, tmp_path):
 
 
 def test_coinciding_points_get_their_labels_on_separate_lines():
-    from edgefer.bench_report import label_row
+    from edgefer.bench.report import label_row
 
     placed = [(1.0, 60.0), (1.05, 60.2)]
     assert label_row(placed, 1.02, 60.1) == 2 and label_row(placed, 5.0, 60.0) == 0

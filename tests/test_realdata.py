@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from edgefer import load_dataset, split_dataset
-from edgefer.data_stats import dataset_stats
+from edgefer.data.stats import dataset_stats
 
 pytestmark = pytest.mark.realdata
 
@@ -38,8 +38,8 @@ def test_training_follows_the_ferplus_class_list(real_data, tmp_path):
     """The embedded sample keeps its source rows, so the real fer2013new.csv labels it: 8 classes end to end."""
     import json
 
-    from edgefer.config import TrainConfig
-    from edgefer.training import train
+    from edgefer.train.config import TrainConfig
+    from edgefer.train.training import train
 
     config = TrainConfig(labels="ferplus", ferplus=str(real_data / "fer2013new.csv.gz"), epochs=1, img_size=32,
                          weights="none", out=str(tmp_path / "runs"))

@@ -1,0 +1,142 @@
+"""Bench outputs: the stdout table, bench.json / bench.csv / bench.md, and the plots.
+
+The accuracy-latency Pareto front (artifacts no other artifact beats on both axes at the first thread
+count) is marked in the table ("front" column), in bench.md and on the plot, so that "which model should
+I ship" can be read off one run.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from rich.table import Table
+
+from edgefer.fileio import csv_text, write_json, write_text
+
+COLUMNS = ("artifact", "status", "size MB", "accuracy", "macro-F1")
+
+
+def pareto_front(points: list[tuple[float, float]]) -> list[bool]:
+    """For (latency, accuracy) points: True where no other point is at least as fast and as accurate and
+    strictly better on one of the two (the accuracy-latency Pareto front)."""
+    def dominated(i: int) -> bool:
+        x, y = points[i]
+        return any(px <= x and py >= y and (px < x or py > y) for j, (px, py) in enumerate(points) if j != i)
+
+    return [not dominated(i) for i in range(len(points))]
+
+
+def _on_front(report: dict) -> set[int]:
+    """Indices (in report["artifacts"]) of the successful artifacts on the Pareto front."""
+    thread = str(report["threads"][0])
+    ok = [i for i, a in enumerate(report["artifacts"]) if a["status"] == "ok"]
+    points = [(report["artifacts"][i]["latency"][thread]["p50_ms"], report["artifacts"][i]["accuracy"]) for i in ok]
+    return {i for i, front in zip(ok, pareto_front(points)) if front}
+
+
+def _latency_columns(threads) -> list[str]:
+    return [f"p50 ms {t}t" for t in threads] + [f"p99 ms {t}t" for t in threads] + ["FPS (batch)"]
+
+
+def flat_rows(report: dict) -> list[dict]:
+    rows, front = [], _on_front(report)
+    for i, a in enumerate(report["artifacts"]):
+        row = {"artifact": a["name"], "status": a["status"], "size MB": f"{a['size_mb']:.2f}"}
+        if a["status"] == "ok":
+            row.update({"accuracy": f"{a['accuracy']:.2%}", "macro-F1": f"{a['macro_f1']:.3f}",
+                        "front": "yes" if i in front else ""})
+            for t in report["threads"]:
+                row[f"p50 ms {t}t"] = f"{a['latency'][str(t)]['p50_ms']:.2f}"
+                row[f"p99 ms {t}t"] = f"{a['latency'][str(t)]['p99_ms']:.2f}"
+            row["FPS (batch)"] = f"{a['throughput']['faces_per_s']:.0f} ({a['throughput']['batch']})"
+            row["runtime"] = f"{a['runtime']} {a['runtime_version']}"
+        else:
+            row["runtime"] = a.get("error", "")
+        rows.append(row)
+    return rows
+
+
+def table(report: dict) -> Table:
+    columns = [*COLUMNS, *_latency_columns(report["threads"])]  # runtimes: in bench.md/.json
+    t = Table(title=f"edgefer bench: {report['split']} n={report['n']:,}, {report['machine']['cpu']}, "
+                    f"{report['machine']['cores']} cores",
+              caption=f"bold: on the accuracy-latency Pareto front ({report['threads'][0]} thread(s))")
+    for c in columns:
+        t.add_column(c, no_wrap=c == "artifact", overflow="fold")
+    for row in flat_rows(report):
+        t.add_row(*(row.get(c, "-") for c in columns), style="bold" if row.get("front") else None)
+    return t
+
+
+def markdown(report: dict) -> str:
+    columns = [*COLUMNS, "front", *_latency_columns(report["threads"]), "runtime"]
+    lines = [f"# edgefer bench: {report['data']}, {report['split']} (n = {report['n']:,})", "",
+             f"Machine: {report['machine']['cpu']}, {report['machine']['cores']} cores, {report['machine']['os']}, "
+             f"Python {report['machine']['python']}. Latency: batch 1, {report['warmup']} warm-up + "
+             f"{report['runs']} timed runs per thread count. front: on the accuracy-latency Pareto front "
+             f"({report['threads'][0]} thread(s)): no other artifact is both faster and more accurate.", "",
+             "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(row.get(c, "-") for c in columns) + " |" for row in flat_rows(report)]
+    return "\n".join(lines) + "\n"
+
+
+def label_row(placed: list[tuple[float, float]], x: float, y: float) -> int:
+    """How many labels already sit at about this point (within 15% of latency and 1 pp): the next label
+    goes one line higher, so coinciding artifacts stay readable."""
+    return sum(1 for px, py in placed if abs(px - x) <= 0.15 * max(px, x) and abs(py - y) <= 1.0)
+
+
+def plot_accuracy_latency(report: dict, path: Path) -> None:
+    from edgefer.plotting import pyplot, save_figure
+
+    plt = pyplot()
+    thread = str(report["threads"][0])
+    fig, ax = plt.subplots(figsize=(8, 5), layout="constrained")
+    placed: list[tuple[float, float]] = []
+    front = _on_front(report)
+    for i, a in enumerate(report["artifacts"]):
+        if a["status"] != "ok":
+            continue
+        x, y = a["latency"][thread]["p50_ms"], a["accuracy"] * 100
+        ax.scatter(x, y, s=30 + 12 * a["size_mb"], marker="s" if a.get("kind") == "external" else "o",
+                   edgecolors="black" if i in front else "none")
+        ax.annotate(f"{a['name']} ({a['size_mb']:.1f} MB)", (x, y), textcoords="offset points",
+                    xytext=(5, 4 + 11 * label_row(placed, x, y)), fontsize=8)
+        placed.append((x, y))
+    corner = sorted((report["artifacts"][i]["latency"][thread]["p50_ms"], report["artifacts"][i]["accuracy"] * 100)
+                    for i in front)
+    if corner:
+        ax.step(*zip(*corner), where="post", color="gray", linestyle="--", linewidth=1,
+                label="Pareto front (black edge: on it; square: not an edgefer model)")
+        fig.legend(loc="outside lower center", fontsize=8)
+    if placed:  # room on the right for the labels of the slowest points (log axis)
+        ax.set_xlim(min(x for x, _ in placed) / 1.15, max(x for x, _ in placed) * 1.9)
+    ax.set_xscale("log")
+    ax.set_xlabel(f"latency, batch 1, {thread} thread(s), median ms (log scale)")
+    ax.set_ylabel(f"accuracy on {report['split']} (%), n={report['n']:,}")
+    ax.set_title("accuracy vs latency (marker area ~ file size)")
+    ax.grid(True, which="both", alpha=0.3)
+    save_figure(fig, path)
+
+
+def write_outputs(report: dict, out: Path) -> list[Path]:
+    import numpy as np
+
+    from edgefer.train.plots import plot_confusion
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = [write_json(out / "bench.json", report), write_text(out / "bench.csv", csv_text(flat_rows(report))),
+               write_text(out / "bench.md", markdown(report))]
+    ok = [a for a in report["artifacts"] if a["status"] == "ok"]
+    if ok:
+        plot_accuracy_latency(report, out / "accuracy_vs_latency.png")
+        written.append(out / "accuracy_vs_latency.png")
+    for a in ok:
+        names = report["classes"] + (["(other)"] if len(a["confusion_matrix"]) > len(report["classes"]) else [])
+        slug = a["name"].replace(".", "_").replace("/", "__").replace(" +", "_tta_")
+        path = out / f"confusion_{re.sub(r'[^A-Za-z0-9_-]+', '_', slug)}.png"
+        plot_confusion(np.array(a["confusion_matrix"]), names, path,
+                       f"{a['name']}: accuracy {a['accuracy']:.1%} on {report['split']}")
+        written.append(path)
+    return written

@@ -1,0 +1,222 @@
+"""`edgefer bench`: accuracy and latency of every artifact on the same faces and the same clock.
+
+Each artifact is measured in its own subprocess (`edgefer.bench.worker`); this module gathers the
+artifacts, prepares the test faces (raw for edgefer artifacts, resized/normalised for external
+models), scores the predictions and writes bench.json / .csv / .md and the plots.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from edgefer.bench.external import ExternalSpec
+from edgefer.data.loading import load_dataset
+from edgefer.errors import DataError, ModelError, first_line
+from edgefer.evaluation import classification_metrics
+from edgefer.export.meta import read_meta
+from edgefer.predictor import BLAZEFACE_FILE
+from edgefer.progress import note
+from edgefer.train.run_record import RUN_FILE, RunRecord, default_export_dir
+
+ARTIFACT_SUFFIXES = (".keras", ".tflite", ".onnx")
+
+
+@dataclass
+class BenchConfig:
+    paths: list[Path]
+    data: str | None = None
+    split: str = "PublicTest"
+    threads: list[int] = field(default_factory=lambda: [1, 2])
+    runs: int = 200
+    warmup: int = 20
+    batch_size: int = 64
+    throughput_batches: tuple[int, ...] = (1, 8, 32, 64)
+    min_accuracy: float | None = None
+    out: Path = Path("bench")
+    input_size: int | None = None
+    normalize: str = "none"
+    labels: list[str] | None = None
+    timeout_s: int = 1800
+    tta: list[str] = field(default_factory=lambda: ["none"])  # a row per artifact and mode
+
+
+def _models_in(folder: Path) -> list[Path]:
+    """Model files in a folder, without the device bundle's face detector."""
+    return sorted(p for p in folder.iterdir()
+                  if p.suffix in ARTIFACT_SUFFIXES and p.is_file() and p.name != BLAZEFACE_FILE)
+
+
+def collect_artifacts(paths: list[Path]) -> list[Path]:
+    """Files named directly; from a run folder its model.keras and export/<run>/*; from an export folder its files."""
+    found: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_file():
+            if path.suffix not in ARTIFACT_SUFFIXES:
+                raise ModelError(f"{path}: not a model file; expected {', '.join(ARTIFACT_SUFFIXES)}")
+            found.append(path)
+        elif path.is_dir():
+            inside = _models_in(path)
+            export_dir = default_export_dir(path)
+            if (path / RUN_FILE).exists() and export_dir.is_dir():
+                inside += _models_in(export_dir)
+            if not inside:
+                raise ModelError(f"{path}: no .keras, .tflite or .onnx files here")
+            found.extend(inside)
+        else:
+            raise ModelError(f"{path}: no such file or folder")
+    return found
+
+
+def artifact_classes(path: Path) -> list[str] | None:
+    if path.suffix == ".keras":
+        return RunRecord.read(path.parent).classes if (path.parent / RUN_FILE).exists() else None
+    meta = read_meta(path)
+    return meta["classes"] if meta else None
+
+
+def _model_channels(path: Path) -> int:
+    from edgefer.export.runners import open_runner
+
+    runner = open_runner(path)
+    if hasattr(runner, "input"):
+        return int(runner.input["shape"][-1])
+    if hasattr(runner, "session"):
+        return int(runner.session.get_inputs()[0].shape[-1])
+    return int(runner.model.input_shape[-1])
+
+
+class BrokenArtifact(Exception):
+    """An artifact that cannot be opened: it gets a failed row, the others are still measured."""
+
+
+def load_problem(path: Path) -> str | None:
+    """Why `path` does not open in its runtime, or None when it does."""
+    from edgefer.export.runners import open_runner
+
+    try:
+        open_runner(path)
+    except Exception as error:  # every runtime has its own error types
+        text = first_line(error, 300)
+        return text if text.startswith(str(path)) else f"does not load: {text}"
+    return None
+
+
+def prepare(path: Path, faces: np.ndarray, classes, config: BenchConfig) -> tuple[np.ndarray, np.ndarray, str]:
+    """(model inputs, output->our-class map, kind) for one artifact."""
+    try:
+        own = artifact_classes(path)
+    except Exception:  # unreadable metadata or run record: load_problem below says what is wrong with the file
+        own = None
+    if own is not None:  # edgefer's own artifact (labels inside or beside): raw faces, whatever the options
+        spec = ExternalSpec(48, "none", own)
+        return faces[..., None], spec.class_map(classes), "edgefer"
+    problem = load_problem(path)
+    if problem is not None:
+        raise BrokenArtifact(problem)
+    labels = config.labels
+    if labels is None or config.input_size is None:
+        raise ModelError(
+            f"{path}: not an edgefer artifact; give --input-size, --normalize and --labels (its class names in order)"
+        )
+    spec = ExternalSpec(config.input_size, config.normalize, labels, channels=_model_channels(path))
+    return spec.preprocess(faces), spec.class_map(classes), "external"
+
+
+def machine_info() -> dict:
+    cpu = platform.processor()
+    try:
+        cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "os": platform.platform(), "python": platform.python_version()}
+
+
+def _run_worker(job: dict, workdir: Path) -> dict:
+    job_file, result_file = workdir / "job.json", workdir / "result.json"
+    job_file.write_text(json.dumps(job))
+    result_file.unlink(missing_ok=True)
+    proc = subprocess.run([sys.executable, "-m", "edgefer.bench.worker", str(job_file), str(result_file)],
+                          capture_output=True, text=True, timeout=job["timeout_s"])
+    if not result_file.exists():
+        return {"error": f"worker exited {proc.returncode}: {proc.stderr.strip().splitlines()[-1:] or ''}"}
+    return json.loads(result_file.read_text())
+
+
+def display_names(paths: list[Path]) -> list[str]:
+    """File names, prefixed by their folder where two artifacts share a name (two runs' model.onnx)."""
+    counts = {}
+    for p in paths:
+        counts[p.name] = counts.get(p.name, 0) + 1
+    return [f"{p.parent.name}/{p.name}" if counts[p.name] > 1 else p.name for p in paths]
+
+
+def _row(path: Path, name: str, tta: str = "none") -> dict:
+    """The columns every row has, measured or failed."""
+    return {"name": name if tta == "none" else f"{name} +{tta}", "path": str(path), "format": path.suffix.lstrip("."),
+            "size_mb": path.stat().st_size / 1e6, "tta": tta}
+
+
+def bench_artifact(path: Path, prepared, labels, classes, config: BenchConfig, workdir: Path, name: str,
+                   tta: str = "none") -> dict:
+    row = _row(path, name, tta)
+    inputs, class_map, kind = prepared
+    np.save(workdir / "inputs.npy", inputs)
+    job = {"artifact": str(path), "inputs": str(workdir / "inputs.npy"), "threads": config.threads,
+           "runs": config.runs, "warmup": config.warmup, "batch_size": config.batch_size,
+           "throughput_batches": list(config.throughput_batches), "timeout_s": config.timeout_s, "tta": tta}
+    result = _run_worker(job, workdir)
+    if "error" in result:
+        return {**row, "kind": kind, "status": "failed", "error": result["error"]}
+    outputs = result.pop("outputs")
+    if outputs != len(class_map):
+        if kind == "external":
+            raise ModelError(f"--labels gives {len(class_map)} class names but {path} has {outputs} outputs")
+        return {**row, "kind": kind, "status": "failed",
+                "error": f"its class list names {len(class_map)} classes but the model has {outputs} outputs"}
+    predicted = class_map[np.array(result.pop("predictions"))]
+    other = predicted < 0  # an external model's class that we do not have: always wrong
+    names = list(classes) + (["(other)"] if other.any() else [])
+    metrics = classification_metrics(labels, np.where(other, len(classes), predicted), names)
+    return {**row, "kind": kind, "status": "ok", **result,
+            **{k: metrics[k] for k in ("n", "accuracy", "macro_f1", "per_class_recall", "confusion_matrix")}}
+
+
+def run_bench(config: BenchConfig) -> dict:
+    artifacts = collect_artifacts(config.paths)
+    dataset = load_dataset(config.data)
+    if config.split not in dataset.split_names():
+        raise DataError(f"no {config.split} rows in {dataset.report.source}; it has {', '.join(dataset.split_names())}")
+    test = dataset.split(config.split)
+    # Prepare every artifact first: a missing option for an external model stops before any timing.
+    prepared = []
+    for path in artifacts:
+        try:
+            prepared.append(prepare(path, test.images, dataset.classes, config))
+        except BrokenArtifact as broken:
+            prepared.append(broken)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for path, inputs, name in zip(artifacts, prepared, display_names(artifacts)):
+            if isinstance(inputs, BrokenArtifact):
+                rows.append({**_row(path, name), "kind": "unknown", "status": "failed", "error": str(inputs)})
+                note(f"  {name}: failed, {inputs}")
+                continue
+            for tta in config.tta:
+                row = bench_artifact(path, inputs, test.labels, dataset.classes, config, Path(tmp), name, tta)
+                rows.append(row)
+                done = f"accuracy {row['accuracy']:.2%}" if row["status"] == "ok" else row.get("error", "")
+                note(f"  {row['name']}: {row['status']}, {done}")
+    from edgefer.train.run_dir import package_versions
+
+    return {"data": dataset.report.source, "split": config.split, "n": len(test), "classes": list(dataset.classes),
+            "threads": config.threads, "runs": config.runs, "tta": config.tta, "warmup": config.warmup, "machine": machine_info(),
+            "versions": package_versions(), "artifacts": rows}

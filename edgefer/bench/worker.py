@@ -1,0 +1,100 @@
+"""One artifact, measured in a process of its own: accuracy pass, batch-1 latency, throughput, memory.
+
+A process per artifact keeps runtimes apart (importing TensorFlow breaks tflite-runtime's
+interpreter in the same process) and makes the peak RSS that of this runtime alone.
+Invoked by `edgefer.bench.run` as `python -m edgefer.bench.worker JOB.json RESULT.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from edgefer.errors import first_line
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def latency_stats(samples_ns: list[int]) -> dict:
+    ms = np.array(samples_ns, dtype=np.float64) / 1e6
+    return {"p50_ms": float(np.median(ms)), "p90_ms": float(np.percentile(ms, 90)),
+            "p99_ms": float(np.percentile(ms, 99)), "mean_ms": float(ms.mean()), "min_ms": float(ms.min()),
+            "runs": len(ms)}
+
+
+def time_single(runner, face: np.ndarray, runs: int, warmup: int) -> list[int]:
+    for _ in range(warmup):
+        runner.predict(face, batch_size=1)
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter_ns()
+        runner.predict(face, batch_size=1)
+        samples.append(time.perf_counter_ns() - start)
+    return samples
+
+
+def throughput(runner, inputs: np.ndarray, batch_sizes) -> dict:
+    best = {"batch": 1, "faces_per_s": 0.0}
+    for batch in batch_sizes:
+        chunk = inputs[: max(batch * 4, 64)]
+        runner.predict(chunk[:batch], batch_size=batch)  # warm-up and resize
+        start = time.perf_counter()
+        runner.predict(chunk, batch_size=batch)
+        rate = len(chunk) / (time.perf_counter() - start)
+        if rate > best["faces_per_s"]:
+            best = {"batch": batch, "faces_per_s": rate}
+    return best
+
+
+def run_job(job: dict) -> dict:
+    from edgefer.export.runners import open_runner, with_tta_runner
+    from edgefer.predict.runtime import runtime_version
+
+    baseline = _rss_mb()
+    inputs = np.load(job["inputs"], allow_pickle=False)
+    threads = job["threads"]
+    start = time.perf_counter()
+    tta = job.get("tta", "none")
+    runner = with_tta_runner(open_runner(Path(job["artifact"]), max(threads)), tta)
+    load_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    probs = runner.predict(inputs, batch_size=job["batch_size"])
+    accuracy_seconds = time.perf_counter() - start
+    latency = {}
+    for n in threads:
+        timed = with_tta_runner(open_runner(Path(job["artifact"]), n), tta)
+        latency[str(n)] = latency_stats(time_single(timed, inputs[:1], job["runs"], job["warmup"]))
+    best = throughput(runner, inputs, job["throughput_batches"])
+    runtime = runner.runtime
+    return {
+        "runtime": runtime,
+        "runtime_version": runtime_version("keras" if runtime.startswith("keras") else runtime),
+        "load_seconds": load_seconds,
+        "accuracy_pass_seconds": accuracy_seconds,
+        "predictions": probs.argmax(axis=1).tolist(),
+        "outputs": int(probs.shape[1]),
+        "latency": latency,
+        "throughput": best,
+        "peak_rss_mb": _rss_mb(),
+        "baseline_rss_mb": baseline,
+    }
+
+
+def main() -> None:
+    job = json.loads(Path(sys.argv[1]).read_text())
+    try:
+        result = run_job(job)
+    except Exception as error:  # reported as a failed row by the parent
+        result = {"error": f"{type(error).__name__}: {first_line(error, 300)}"}
+    Path(sys.argv[2]).write_text(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Reading FER2013 in the forms people have (CSV, Kaggle folders, FER+, npz), splitting, caching, describing it."""

@@ -1,0 +1,138 @@
+"""`load_dataset`: one entry point for every FER2013 form, with format detection and caching.
+
+Formats are a registry (name -> how to recognise it, how to read it, whether to cache it), so a
+new layout is one entry. FER+ labels are applied after the (cached) FER2013 load; they are cheap.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from edgefer.data.cache import cache_path, default_cache_dir
+from edgefer.data.csv_format import read_fer2013_csv
+from edgefer.data.dataset import FERDataset, LoadReport
+from edgefer.data.ferplus import apply_ferplus_labels, find_ferplus_file
+from edgefer.data.folder_format import looks_like_folder_layout, read_image_folder
+from edgefer.data.npz_format import read_npz, save_npz
+from edgefer.data.sample import SAMPLE_PATH
+from edgefer.errors import DataError
+
+LABEL_SOURCES = ("fer2013", "ferplus")
+CSV_NAMES = ("fer2013.csv", "fer2013.csv.gz")
+CSV_SUFFIXES = (".csv", ".csv.gz", ".gz", ".txt")
+
+
+@dataclass(frozen=True)
+class SourceFormat:
+    name: str
+    matches: Callable[[Path], bool]
+    read: Callable[..., FERDataset]
+    cacheable: bool
+
+
+def _is_csv(path: Path) -> bool:
+    return path.is_file() and path.name.lower().endswith(CSV_SUFFIXES)
+
+
+def _is_npz(path: Path) -> bool:
+    return path.is_file() and path.suffix.lower() == ".npz"
+
+
+def _read_npz(path: Path, *, skip_bad: bool, report: LoadReport) -> FERDataset:
+    return read_npz(path, report=report)
+
+
+SOURCE_FORMATS: dict[str, SourceFormat] = {
+    f.name: f
+    for f in (
+        SourceFormat("fer2013-csv", _is_csv, read_fer2013_csv, cacheable=True),
+        SourceFormat("npz", _is_npz, _read_npz, cacheable=False),
+        SourceFormat("image-folders", looks_like_folder_layout, read_image_folder, cacheable=True),
+    )
+}
+
+
+def resolve_source(path: Path) -> tuple[Path, SourceFormat]:
+    """The file or folder to read and its format; a folder holding fer2013.csv[.gz] means that file."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise DataError(f"{path}: no such file or folder")
+    if path.is_dir():
+        for name in CSV_NAMES:
+            if (path / name).is_file():
+                return path / name, SOURCE_FORMATS["fer2013-csv"]
+    for source_format in SOURCE_FORMATS.values():
+        if source_format.matches(path):
+            return path, source_format
+    raise DataError(
+        f"{path}: not a FER2013 source; expected fer2013.csv[.gz], an edgefer .npz, "
+        "or a folder with train/<class>/*.png and test/<class>/*.png"
+    )
+
+
+def _cache_counts(report: LoadReport) -> dict[str, np.ndarray]:
+    return {
+        "report_counts": np.array([report.skipped, report.converted, report.ignored_files]),
+        "report_skipped_examples": np.array(report.skipped_examples, dtype=str),
+    }
+
+
+def _restore_counts(cache_file: Path, report: LoadReport) -> None:
+    with np.load(cache_file, allow_pickle=False) as data:
+        if "report_counts" in data.files:
+            report.skipped, report.converted, report.ignored_files = (int(v) for v in data["report_counts"])
+            report.skipped_examples = data["report_skipped_examples"].tolist()
+
+
+def _read_with_cache(source: Path, fmt: SourceFormat, skip_bad: bool, cache_dir: Path | None, report: LoadReport):
+    if not fmt.cacheable or cache_dir is None:
+        return fmt.read(source, skip_bad=skip_bad, report=report)
+    cache_file = cache_path(source, cache_dir, reader=fmt.name, skip_bad=skip_bad)
+    report.cache_file = str(cache_file)
+    if cache_file.is_file():
+        try:
+            dataset = read_npz(cache_file, report=report)
+            _restore_counts(cache_file, report)
+            report.cache_hit = True
+            return dataset
+        except DataError:
+            cache_file.unlink(missing_ok=True)  # a damaged cache entry is rebuilt, never trusted
+    dataset = fmt.read(source, skip_bad=skip_bad, report=report)
+    try:
+        save_npz(dataset, cache_file, **_cache_counts(report))
+    except OSError as error:  # an unwritable cache must not stop the load
+        report.cache_file = f"not written ({error})"
+    return dataset
+
+
+def load_dataset(
+    path: str | Path | None = None,
+    *,
+    labels: str = "fer2013",
+    ferplus: str | Path | None = None,
+    skip_bad: bool = False,
+    cache_dir: str | Path | None = None,
+    use_cache: bool = True,
+) -> FERDataset:
+    """Load FER2013 from a CSV (.gz), a Kaggle image-folder tree or a .npz; None = embedded sample.
+
+    labels: "fer2013" (7 classes) or "ferplus" (majority vote of fer2013new.csv, 8 classes).
+    """
+    if labels not in LABEL_SOURCES:
+        raise DataError(f"unknown label source {labels!r}; expected one of {', '.join(LABEL_SOURCES)}")
+    start = time.perf_counter()
+    source, fmt = resolve_source(Path(path) if path is not None else SAMPLE_PATH)
+    report = LoadReport(source=str(source) if path is not None else f"embedded sample ({source.name})", format=fmt.name)
+    cache_root = (Path(cache_dir) if cache_dir else default_cache_dir()) if use_cache else None
+    dataset = _read_with_cache(source, fmt, skip_bad, cache_root, report)
+    if labels == "ferplus":
+        if fmt.name == "image-folders":
+            raise DataError(f"{source}: FER+ labels need the row-aligned FER2013 CSV, not an image-folder tree")
+        dataset = apply_ferplus_labels(dataset, Path(ferplus) if ferplus else find_ferplus_file(source))
+    dataset.report.seconds = time.perf_counter() - start
+    return dataset

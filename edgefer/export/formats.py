@@ -1,0 +1,194 @@
+"""Registry of export formats: how each artifact is converted from the Keras model and checked.
+
+TFLite goes through `TFLiteConverter.from_keras_model` (Keras 3's `model.export` with a Resizing
+layer runs BatchNorm in training mode; see benchmarks/README.md). ONNX goes through
+`tf2onnx.convert.from_keras` at opset 17 with a dynamic batch dimension. int8 ONNX is
+onnxruntime static quantization (QOperator: the fast int8 form on CPUs) with uint8 activations and
+int8 weights in 7-bit range (`reduce_range`). Why 7 bits: on x86 CPUs without VNNI (AVX2, and
+AVX-512 before VNNI), onnxruntime's int8 GEMM multiplies u8 x s8 pairs with vpmaddubsw, whose
+16-bit sums saturate when weights use the full int8 range: the artifact's accuracy then collapses
+on those CPUs only (measured on the synthetic test model under an emulated AVX2 EPYC:
+U8U8 and S8S8 67-73% against 99% for Keras; with reduce_range 99%, and the same on AVX-512 VNNI).
+tests/export/test_export.py re-checks it under `qemu-x86_64-static -cpu EPYC-Rome` where qemu is installed.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from edgefer.errors import ModelError, first_line
+from edgefer.export.meta import embed_onnx, embed_tflite
+
+ONNX_OPSET = 17
+
+
+def write_tflite(artifact: bytes, path: Path, meta: dict | None) -> None:
+    """The flatbuffer, with edgefer's facts appended as a zip (edgefer.export.meta), in one write."""
+    path.write_bytes(embed_tflite(bytes(artifact), meta) if meta else bytes(artifact))
+
+
+def write_onnx(artifact, path: Path, meta: dict | None) -> None:
+    import onnx
+
+    if meta:
+        embed_onnx(artifact, meta)
+    onnx.save(artifact, path)
+
+
+def _tensor_io(details: dict) -> dict:
+    scale, zero = details["quantization"]
+    return {"dtype": np.dtype(details["dtype"]).name, "scale": float(scale), "zero_point": int(zero)}
+
+
+def tflite_io(artifact: bytes) -> dict:
+    """Input and output dtype/scale/zero point of an in-memory TFLite model (for its metadata)."""
+    from edgefer.predictor import find_interpreter
+
+    interpreter_class, _ = find_interpreter()
+    try:
+        interpreter = interpreter_class(model_content=bytes(artifact))
+    except (ValueError, RuntimeError) as error:
+        raise ModelError(f"not a loadable TFLite model ({first_line(error)})") from None
+    return {"input": _tensor_io(interpreter.get_input_details()[0]),
+            "output": _tensor_io(interpreter.get_output_details()[0])}
+
+
+def onnx_io(artifact) -> dict:
+    """edgefer's ONNX artifacts take and give float32 (int8 ONNX quantizes inside the graph)."""
+    return {"input": {"dtype": "float32", "scale": 1.0, "zero_point": 0},
+            "output": {"dtype": "float32", "scale": 1.0, "zero_point": 0}}
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    name: str
+    filename: str
+    description: str
+    quantized: bool  # checked by accuracy against Keras (within 1 pp) rather than top-1 agreement
+    convert: Callable[[object, np.ndarray], bytes | object]  # (keras model, calibration faces) -> artifact
+    in_all: bool = True  # part of `export --all` (formats that work for every model)
+    write: Callable[[object, Path, dict | None], None] = write_tflite  # (artifact, path, metadata) -> file
+    io: Callable[[object], dict] = tflite_io  # artifact -> {"input": {...}, "output": {...}} dtype/scale/zero
+
+
+def _tf():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    return tf
+
+
+def _converter(model):
+    tf = _tf()
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    return tf, converter
+
+
+def tflite_fp32(model, calibration) -> bytes:
+    return _converter(model)[1].convert()
+
+
+def tflite_fp16(model, calibration) -> bytes:
+    tf, converter = _converter(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.target_spec.supported_types = [tf.float16]
+    return converter.convert()
+
+
+def tflite_dynamic(model, calibration) -> bytes:
+    tf, converter = _converter(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    # Per-channel dense quantization gives FULLY_CONNECTED v12, which tflite-runtime 2.14 cannot load;
+    # per-tensor gives v9, which it loads (measured: same accuracy).
+    converter._experimental_disable_per_channel_quantization_for_dense_layers = True
+    return converter.convert()
+
+
+def _representative(calibration):
+    def faces():
+        # A black and a white face pin the input range to 0..255: input scale 1.0, zero point 0,
+        # so raw uint8 pixels go straight in on every device (the faces alone may span less).
+        for face in (np.zeros_like(calibration[0]), np.full_like(calibration[0], 255), *calibration):
+            yield [face[None].astype(np.float32)]
+
+    return faces
+
+
+def tflite_int8(model, calibration) -> bytes:
+    tf, converter = _converter(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+
+    converter.representative_dataset = _representative(calibration)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    # uint8 in (raw pixels, see above); uint8 out: probabilities with scale 1/256.
+    converter.inference_input_type = tf.uint8
+    converter.inference_output_type = tf.uint8
+    return converter.convert()
+
+
+def tflite_int16x8(model, calibration) -> bytes:
+    """int8 weights, int16 activations: the known remedy when full int8 collapses (swish and
+    squeeze-excite in EfficientNet). Float input/output; needs a CPU runtime, not an int8-only NPU."""
+    tf, converter = _converter(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = _representative(calibration)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+    return converter.convert()
+
+
+def onnx_fp32(model, calibration):
+    tf = _tf()
+    import tf2onnx
+
+    signature = (tf.TensorSpec((None, 48, 48, 1), tf.float32, name="face"),)
+    proto, _ = tf2onnx.convert.from_keras(model, input_signature=signature, opset=ONNX_OPSET)
+    return proto
+
+
+def onnx_int8(model, calibration):
+    import onnx
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    class Faces(CalibrationDataReader):
+        def __init__(self, name):
+            self.items = iter([{name: face[None].astype(np.float32)} for face in calibration])
+
+        def get_next(self):
+            return next(self.items, None)
+
+    proto = onnx_fp32(model, calibration)
+    with tempfile.TemporaryDirectory() as tmp:
+        source, target = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
+        onnx.save(proto, source)
+        quantize_static(str(source), str(target), Faces(proto.graph.input[0].name), quant_format=QuantFormat.QOperator,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True,
+                        reduce_range=True)
+        return onnx.load(str(target))
+
+
+EXPORT_FORMATS: dict[str, ExportFormat] = {
+    f.name: f
+    for f in (
+        ExportFormat("fp32", "model_fp32.tflite", "TFLite float32", False, tflite_fp32),
+        ExportFormat("fp16", "model_fp16.tflite", "TFLite float16 weights", False, tflite_fp16),
+        ExportFormat("dynamic", "model_dynamic.tflite", "TFLite dynamic-range int8 weights", True, tflite_dynamic),
+        ExportFormat("int8", "model_int8.tflite", "TFLite full-integer int8, uint8 in/out", True, tflite_int8),
+        # Not in --all: LiteRT refuses some int16x8 models at load time ("no_integer_overflow_from_quantization
+        # ... DEPTHWISE_CONV_2D failed to prepare"; measured on untrained MobileNetV2 at 64 and 224 px, while
+        # trained MobileNetV2-96 and EfficientNetB0 load). When asked for, such a file is rejected with that reason.
+        ExportFormat("int16x8", "model_int16x8.tflite", "TFLite int8 weights, int16 activations, float in/out",
+                     True, tflite_int16x8, in_all=False),
+        ExportFormat("onnx", "model.onnx", f"ONNX float32, opset {ONNX_OPSET}, dynamic batch", False, onnx_fp32,
+                     write=write_onnx, io=onnx_io),
+        ExportFormat("onnx-int8", "model_int8.onnx", "ONNX int8 (ORT static, QOperator, u8 activations, 7-bit s8 weights)",
+                     True, onnx_int8, write=write_onnx, io=onnx_io),
+    )
+}
+DEFAULT_FORMATS = ("int8", "onnx")
+ALL_FORMATS = tuple(name for name, f in EXPORT_FORMATS.items() if f.in_all)

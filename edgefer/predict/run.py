@@ -1,0 +1,136 @@
+"""`edgefer predict`: which model, which images, and what to print, save or stream.
+
+The predicting itself is `edgefer.predictor` (the file that also runs alone on devices); this module
+resolves the command line's arguments, prints a line (or JSON) per face, writes annotated images and
+runs the camera loop.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from edgefer.predictor import IMAGE_SUFFIXES, EmotionPredictor, Prediction, PredictorError, default_model_path, to_array
+
+OTHER_MODELS = {".onnx", ".keras", ".h5"}
+
+
+@dataclass
+class PredictOptions:
+    detect: bool = False
+    as_json: bool = False
+    threads: int | None = None
+    detector: str = "blazeface"
+    annotated_dir: Path | None = None
+    min_score: float = 0.5
+
+
+def split_model_and_images(paths: list[str]) -> tuple[Path, list[Path]]:
+    """MODEL is optional: a first argument ending in .tflite is the model, else the shipped default is used."""
+    paths = [Path(p) for p in paths]
+    if paths and paths[0].suffix.lower() in OTHER_MODELS:
+        raise PredictorError(f"{paths[0]}: predict runs TFLite models (what devices run); "
+                             f"make one with `edgefer export RUN`")
+    if paths and paths[0].suffix.lower() == ".tflite":
+        return paths[0], paths[1:]
+    return default_model_path(), paths
+
+
+def expand_images(paths: list[Path]) -> list[Path]:
+    """Folders stand for the images directly inside them (sorted)."""
+    images = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            if not found:
+                raise PredictorError(f"{path}: folder holds no images ({', '.join(IMAGE_SUFFIXES)})")
+            images.extend(found)
+        else:
+            images.append(path)
+    return images
+
+
+def describe(image: str, result: Prediction, index: int | None = None) -> str:
+    runners_up = sorted(result.probabilities.items(), key=lambda kv: -kv[1])[1:3]
+    others = ", ".join(f"{name} {p:.0%}" for name, p in runners_up)
+    where = ""
+    if result.box is not None:
+        x, y, w, h = result.box
+        where = f" face {index} at x={x} y={y} w={w} h={h}"
+    return f"{image}:{where} {result.label} {result.probability:.1%}  ({others})"
+
+
+def predict_images(predictor: EmotionPredictor, images: list[Path], options: PredictOptions, emit) -> int:
+    """Predict each image, emit lines (or one JSON array at the end); returns the count of images that failed."""
+    records, failures = [], 0
+    for path in images:
+        try:
+            array = to_array(path)
+            results = (predictor.predict_frame(array, options.min_score) if options.detect
+                       else [predictor.predict(array)])
+        except PredictorError as error:
+            failures += 1
+            records.append({"image": str(path), "error": str(error)})
+            if not options.as_json:  # name the file once
+                message = str(error)
+                emit(f"error: {message}" if message.startswith(str(path)) else f"error: {path}: {message}")
+            continue
+        records.append({"image": str(path), "faces": [r.to_dict() for r in results]})
+        if not options.as_json:
+            for line in [describe(str(path), r, i + 1) for i, r in enumerate(results)] or [f"{path}: no face found"]:
+                emit(line)
+        if options.annotated_dir is not None:
+            from edgefer.predict.annotate import save_annotated
+
+            save_annotated(array, results, options.annotated_dir / f"{path.stem}_annotated.png")
+    if options.as_json:
+        emit(json.dumps(records, indent=1))
+    return failures
+
+
+def open_camera(source: str):
+    try:
+        import cv2
+    except ImportError:
+        raise PredictorError("--camera needs OpenCV: pip install 'opencv-python-headless<5'") from None
+    capture = cv2.VideoCapture(int(source) if source.isdigit() else source)
+    if not capture.isOpened():
+        raise PredictorError(f"camera {source}: cannot be opened (no such device or video file)")
+    return cv2, capture
+
+
+def camera_loop(predictor: EmotionPredictor, source: str, options: PredictOptions, emit,
+                max_frames: int | None = None, report_every_s: float = 1.0) -> dict:
+    """Read frames from a camera index or a video file, predict every face, print FPS about once a second."""
+    cv2, capture = open_camera(source)
+    frames, started, last_report, last_frames = 0, time.perf_counter(), time.perf_counter(), 0
+    try:
+        while max_frames is None or frames < max_frames:
+            ok, bgr = capture.read()
+            if not ok:
+                break
+            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+            results = predictor.predict_frame(rgb, options.min_score)
+            frames += 1
+            if options.annotated_dir is not None:
+                from edgefer.predict.annotate import save_annotated
+
+                save_annotated(rgb, results, options.annotated_dir / f"frame_{frames:06d}.jpg")
+            now = time.perf_counter()
+            if now - last_report >= report_every_s:
+                fps = (frames - last_frames) / (now - last_report)
+                faces = ", ".join(f"{r.label} {r.probability:.0%}" for r in results) or "no face"
+                emit(json.dumps({"frame": frames, "fps": round(fps, 1), "faces": [r.to_dict() for r in results]})
+                     if options.as_json else f"frame {frames}: {fps:.1f} FPS  {faces}")
+                last_report, last_frames = now, frames
+    except KeyboardInterrupt:
+        pass
+    finally:
+        capture.release()
+    elapsed = time.perf_counter() - started
+    summary = {"frames": frames, "seconds": round(elapsed, 2), "fps": round(frames / elapsed, 1) if elapsed else 0.0}
+    emit(json.dumps(summary) if options.as_json else
+         f"{frames} frames in {summary['seconds']} s: {summary['fps']} FPS on average")
+    return summary

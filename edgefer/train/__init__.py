@@ -1,0 +1,1 @@
+"""Training: configuration, backbone registry, model, input path, augmentation, distillation, run folders."""

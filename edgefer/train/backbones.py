@@ -1,0 +1,79 @@
+"""Registry of backbones: everything model building needs to know about one Keras application.
+
+Adding a backbone is one `BackboneSpec` entry: its constructor, the input scaling it expects
+(expressed as a Keras layer so it lives inside the model), the name of its ImageNet no-top weights
+file in the Keras cache, how many top layers advanced mode unfreezes by default, and the width
+multipliers (`alpha`) it can be built with: MobileNetV2's 0.35-1.4 trade accuracy for speed, and
+Keras publishes ImageNet no-top weights for each of them at 96-224 px.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from edgefer.train.keras_env import import_keras
+
+KERAS_WEIGHTS_SIZES = (96, 128, 160, 192, 224)
+
+
+@dataclass(frozen=True)
+class BackboneSpec:
+    name: str
+    constructor: Callable  # keras.applications.X(input_shape=..., include_top=False, weights=...)
+    input_scaling: str  # human-readable; recorded in run.json and model metadata
+    scaling_layer: Callable[[], object] | None  # builds the layer mapping 0..255 to the backbone's range
+    imagenet_file: Callable[[int, float], str]  # weights file in ~/.keras/models for (input size, alpha)
+    default_unfreeze: int  # top layers unfrozen in advanced mode (about the last two blocks)
+    alphas: tuple[float, ...] = (1.0,)  # width multipliers it can be built with
+
+    def build(self, shape: tuple[int, int, int], weights: str | None, alpha: float = 1.0):
+        """The backbone without its top (weights: None or "imagenet")."""
+        width = {"alpha": alpha} if self.alphas != (1.0,) else {}
+        return self.constructor(input_shape=shape, include_top=False, weights=weights, **width)
+
+
+MOBILENETV2_ALPHAS = (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)
+
+
+def _mobilenet_file(size: int, alpha: float = 1.0) -> str:
+    rows = size if size in KERAS_WEIGHTS_SIZES else 224
+    return f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{float(alpha)}_{rows}_no_top.h5"
+
+
+def _application(name: str) -> Callable:
+    """keras.applications.<name>, looked up when a model is built (the registry itself imports no Keras)."""
+    return lambda **kwargs: getattr(import_keras().applications, name)(**kwargs)
+
+
+BACKBONES: dict[str, BackboneSpec] = {
+    spec.name: spec
+    for spec in (
+        BackboneSpec(
+            name="mobilenetv2",
+            constructor=_application("MobileNetV2"),
+            input_scaling="x / 127.5 - 1 (MobileNetV2 expects [-1, 1])",
+            scaling_layer=lambda: import_keras().layers.Rescaling(1 / 127.5, offset=-1.0, name="scale_to_minus1_1"),
+            imagenet_file=_mobilenet_file,
+            default_unfreeze=30,
+            alphas=MOBILENETV2_ALPHAS,
+        ),
+        BackboneSpec(
+            name="efficientnetb0",
+            constructor=_application("EfficientNetB0"),
+            input_scaling="0..255 in; EfficientNetB0's own Rescaling + Normalization layers",
+            scaling_layer=None,
+            imagenet_file=lambda size, alpha=1.0: "efficientnetb0_notop.h5",
+            default_unfreeze=40,
+        ),
+    )
+}
+BACKBONE_NAMES: tuple[str, ...] = tuple(BACKBONES)
+
+
+def get_backbone(name: str) -> BackboneSpec:
+    from edgefer.errors import ModelError
+
+    if name not in BACKBONES:
+        raise ModelError(f"unknown model {name!r}; expected one of {', '.join(BACKBONES)}")
+    return BACKBONES[name]

@@ -1,0 +1,77 @@
+"""run.json as one typed record: `edgefer train` writes it, export, bench and `--resume` read it.
+
+One place knows its fields, its defaults for records written by older edgefer versions, the errors a
+damaged file gets, and the `export/<run>` convention for where a run's artifacts go by default.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from edgefer.errors import ModelError
+from edgefer.fileio import write_json
+
+RUN_FILE = "run.json"
+EXPORT_ROOT = Path("export")
+RECORD_VERSION = 1
+EXPECTED = "the run record edgefer train writes"
+
+
+@dataclass(kw_only=True)
+class RunRecord:
+    edgefer_run: int = RECORD_VERSION
+    complete: bool = False
+    config: dict  # TrainConfig.as_dict(): every option the run was started with
+    classes: list[str]
+    label_source: str = "fer2013"
+    input: dict = field(default_factory=dict)
+    preprocessing_in_model: list[str] = field(default_factory=list)
+    features_layer: str = "features"
+    weights: str | None = None  # in words: "imagenet", "none (random initialisation)", "file: ..."
+    data: dict = field(default_factory=dict)  # source, format, content hash, split sizes
+    phase_epochs: dict = field(default_factory=dict)
+    backend: str | None = None
+    distribution: dict = field(default_factory=dict)
+    versions: dict = field(default_factory=dict)
+    wall_seconds: float = 0.0
+    feature_extraction_seconds: float | None = None
+
+    @property
+    def model(self) -> str:
+        return self.config["model"]
+
+    @property
+    def img_size(self) -> int:
+        return self.config["img_size"]
+
+    @property
+    def alpha(self) -> float:
+        return self.config.get("alpha", 1.0)
+
+    @classmethod
+    def read(cls, run_dir: Path) -> RunRecord:
+        """The record of a run folder, with a one-line error naming the file for anything unusable."""
+        path = Path(run_dir) / RUN_FILE
+        if not path.is_file():
+            raise ModelError(f"{run_dir}: not a run folder (no {RUN_FILE}); expected a folder made by edgefer train")
+        try:
+            saved = json.loads(path.read_text())
+        except (ValueError, UnicodeDecodeError) as error:
+            raise ModelError(f"{path}: not valid JSON ({error}); expected {EXPECTED}") from None
+        if not isinstance(saved, dict):
+            raise ModelError(f"{path}: a JSON {type(saved).__name__}; expected {EXPECTED} (an object)")
+        for key, kind, word in (("config", dict, "object"), ("classes", list, "list")):
+            if not isinstance(saved.get(key), kind):
+                raise ModelError(f"{path}: no '{key}' {word}; expected {EXPECTED}")
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in saved.items() if k in known})
+
+    def write(self, run_dir: Path) -> Path:
+        return write_json(Path(run_dir) / RUN_FILE, asdict(self))
+
+
+def default_export_dir(run_dir: Path) -> Path:
+    """Where `edgefer export RUN` puts RUN's artifacts and where `edgefer bench RUN` looks for them."""
+    return EXPORT_ROOT / Path(run_dir).name

@@ -1,0 +1,459 @@
+"""`train()`: one run of one backbone in one mode, resumable, writing a complete run folder.
+
+Phases: "head" (frozen base; in simple mode on cached features) then, in advanced mode,
+"fine_tune" (top base layers unfrozen, lower learning rate). After every epoch the trainable
+model (with optimizer state) and a small state file are checkpointed, so Ctrl-C or a crash keeps
+the last epoch and `resume_run()` continues to the same result. The best epoch by validation
+accuracy is what `model.keras` holds at the end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from edgefer.data.cache import content_hash
+from edgefer.data.loading import load_dataset
+from edgefer.data.splits import split_dataset
+from edgefer.errors import ModelError, first_line
+from edgefer.evaluation import classification_metrics
+from edgefer.fileio import atomic_path, csv_text, write_json, write_text
+from edgefer.progress import note
+from edgefer.train.augment import augment_spec
+from edgefer.train.backbones import get_backbone
+from edgefer.train.config import TrainConfig
+from edgefer.train.data_feed import make_batches, one_hot
+from edgefer.train.distribute import Distribution, local_distribution, single_device
+from edgefer.train.keras_env import backend_name, import_keras
+from edgefer.train.model import FEATURES_LAYER, INPUT_SHAPE, build_model, unfreeze_top
+from edgefer.train.run_dir import (
+    CHECKPOINT_DIR,
+    CONFUSION_FILE,
+    CURVES_FILE,
+    HISTORY_FILE,
+    METRICS_FILE,
+    MODEL_FILE,
+    new_run_dir,
+    package_versions,
+)
+from edgefer.train.run_record import RUN_FILE, RunRecord
+from edgefer.train.weights import weights_description
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    config: TrainConfig
+    metrics: dict
+    epochs: int
+    seconds: float
+
+    def summary_row(self) -> dict:
+        return {
+            "run": str(self.run_dir),
+            "model": self.config.model,
+            "mode": self.config.mode,
+            "recipe": self.config.run_label,
+            "img_size": self.config.img_size,
+            "weights": self.config.weights,
+            "val_acc": self.metrics["validation"]["accuracy"],
+            "test_acc": self.metrics["test"]["accuracy"],
+            "test_n": self.metrics["test"]["n"],
+            "epochs": self.epochs,
+            "seconds": self.seconds,
+        }
+
+
+class _State:
+    """checkpoint/state.json: which phase and epoch are done, and the best validation accuracy so far."""
+
+    def __init__(self, folder: Path):
+        self.path = folder / "state.json"
+        saved = _read_json(self.path, "the checkpoint state edgefer train writes") if self.path.exists() else {}
+        self.phase_done: list[str] = saved.get("phase_done", [])
+        self.epochs_done: int = saved.get("epochs_done", 0)
+        self.best_val: float = saved.get("best_val", -1.0)
+        self.best_epoch: int = saved.get("best_epoch", 0)
+        self.history: list[dict] = saved.get("history", [])
+        self.seconds: float = saved.get("seconds", 0.0)
+        self.feature_seconds: float | None = saved.get("feature_seconds")
+
+    def save(self) -> None:
+        write_json(self.path, {k: v for k, v in self.__dict__.items() if k != "path"})
+
+
+def _read_json(path: Path, expected: str) -> dict:
+    try:
+        data = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ModelError(f"{path}: not valid JSON ({error}); expected {expected}") from None
+    if not isinstance(data, dict):
+        raise ModelError(f"{path}: a JSON {type(data).__name__}; expected {expected} (an object)")
+    return data
+
+
+class _Trainer:
+    def __init__(self, config: TrainConfig, run_dir: Path, callbacks=(), distribution: Distribution | None = None):
+        self.keras = import_keras()
+        self.config, self.run_dir, self.user_callbacks = config, run_dir, list(callbacks)
+        self.distribution = distribution or single_device()
+        self.batch_size = config.batch_size * self.distribution.replicas  # global batch
+        self.ckpt = run_dir / CHECKPOINT_DIR
+        self.ckpt.mkdir(exist_ok=True)
+        self.teacher = None
+        if config.teacher:
+            from edgefer.train import distill
+
+            distill.register()  # its loss and metric must be known before a checkpoint is loaded
+        self.state = _State(self.ckpt)
+        self.start = time.perf_counter()
+
+    # ---------- data ----------
+    def load_data(self) -> None:
+        c = self.config
+        self.dataset = load_dataset(c.data, labels=c.labels, ferplus=c.ferplus, cache_dir=c.cache_dir)
+        self.splits = split_dataset(self.dataset, val_fraction=c.val_fraction, seed=c.seed, test_split=c.test_split)
+        self.classes = self.dataset.classes
+        k = len(self.classes)
+        self.y = {name: one_hot(getattr(self.splits, name).labels, k) for name in ("train", "val", "test")}
+        self.sample_weights = self._class_weights() if c.class_weights else None
+        if c.teacher:
+            from edgefer.train.distill import load_teacher, teacher_targets
+
+            self.teacher = load_teacher(c.teacher, k)
+            note(f"distilling from {c.teacher} (temperature {c.kd_temperature:g}, soft-loss weight "
+                 f"{c.kd_weight:g}); teacher targets computed once per epoch on the augmented faces")
+            self.y_fit_val = teacher_targets(self.teacher, self.splits.val.images, self.y["val"], c.kd_temperature)
+        else:
+            self.y_fit_val = self.y["val"]
+
+    def _class_weights(self) -> np.ndarray:
+        labels = self.splits.train.labels
+        counts = np.bincount(labels, minlength=len(self.classes)).astype(np.float64)
+        per_class = np.divide(len(labels), len(self.classes) * counts, out=np.zeros_like(counts), where=counts > 0)
+        return per_class[labels].astype(np.float32)
+
+    # ---------- model ----------
+    def build(self) -> None:
+        finetune_simple = self.config.recipe == "finetune" and self.config.mode == "simple"
+        if finetune_simple and self.config.weights == "none":
+            note("warning: simple mode on a randomly initialised frozen base is not meaningful "
+                 "(its features carry almost no signal); use advanced mode with --unfreeze all "
+                 "to train from scratch")
+        weights = self.config.weights if not self.state.epochs_done else "none"  # a checkpoint holds the weights
+        self.fer = build_model(self.config, len(self.classes), weights=weights)
+        best = self.ckpt / "best.weights.h5"
+        if self.state.epochs_done and best.exists():  # resuming: the base's weights come from the checkpoint
+            self.fer.full.load_weights(best)
+        self.use_features = finetune_simple and self.config.cache_features
+
+    def _compile(self, model, learning_rate: float) -> None:
+        c = self.config
+        optimizer = make_optimizer(self.keras, c.optimizer, learning_rate, c.weight_decay)
+        if self.teacher is not None and model is not self.fer.head:
+            from edgefer.train.distill import accuracy_metric, distillation_loss
+
+            loss = distillation_loss(len(self.classes), c.kd_temperature, c.kd_weight, c.label_smoothing)
+            model.compile(optimizer=optimizer, loss=loss, metrics=[accuracy_metric()])
+            return
+        loss = self.keras.losses.CategoricalCrossentropy(label_smoothing=c.label_smoothing)
+        model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
+
+    def _features(self) -> dict[str, np.ndarray]:
+        """Pooled backbone features of every split, computed once and kept in the checkpoint folder."""
+        path = self.ckpt / "features.npz"
+        if path.exists():
+            with np.load(path, allow_pickle=False) as saved:
+                return {k: saved[k] for k in saved.files}
+        features, start = {}, time.perf_counter()
+        for name in ("train", "val", "test"):
+            split = getattr(self.splits, name)
+            note(f"computing {self.config.model} features for {len(split):,} {name} faces (once)")
+            batches = make_batches(split.images, self.y[name], batch_size=self.batch_size, shuffle=False)
+            features[name] = self.fer.features.predict(batches, verbose=self._verbose())
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            np.savez(f, **features)
+        self.state.feature_seconds = round(time.perf_counter() - start, 1)
+        self.state.save()
+        return features
+
+    def _verbose(self) -> int:
+
+        return 1 if sys.stdout.isatty() else 2
+
+    # ---------- phases ----------
+    def run_phases(self) -> None:
+        if self.use_features:
+            self.features = self._features()
+        first_epoch = 0
+        for phase, n in self.config.phase_epochs.items():
+            last_epoch = first_epoch + n
+            if phase not in self.state.phase_done:
+                model = self._phase_model(phase)
+                self._fit(model, phase, first_epoch, last_epoch)
+                self.state.phase_done.append(phase)
+                self.state.save()
+            first_epoch = last_epoch
+
+    def _phase_model(self, phase: str):
+        """The model this phase trains: restored from the checkpoint when it was mid-phase."""
+        last = self.ckpt / "last.keras"
+        resumable = last.exists() and self.state.epochs_done and self.state.history[-1]["phase"] == phase
+        if resumable:
+            model = self._load_checkpoint(last)
+            if model.name == self.fer.full.name:
+                self.fer.full = model
+                self.fer.base = model.get_layer(self.fer.base.name)
+            return model
+        if phase == "head":
+            model = self.fer.head if self.use_features else self.fer.full
+            self._compile(model, self.config.learning_rate)
+            return model
+        if phase == "train":  # scratch recipe: every layer trainable from the first epoch
+            self.fer.base.trainable = True
+            self._compile(self.fer.full, self.config.learning_rate)
+            return self.fer.full
+        spec = get_backbone(self.config.model)
+        if last.exists():  # head phase done: continue from its last epoch's weights
+            self._restore_full(last)
+        count = unfreeze_top(self.fer.base, self.config.unfreeze, spec.default_unfreeze,
+                             freeze_batchnorm=self.config.weights != "none")
+        note(f"fine-tuning: {count} top layers of {self.fer.base.name} unfrozen")
+        self._compile(self.fer.full, self.config.fine_tune_learning_rate)
+        return self.fer.full
+
+    def _load_checkpoint(self, last: Path):
+        try:
+            return self.keras.saving.load_model(last, safe_mode=True)
+        except Exception as error:  # Keras reports a truncated zip as "File not found" or a ValueError
+            raise ModelError(f"{last}: damaged checkpoint, Keras cannot load it ({first_line(error)}); "
+                             f"start a new run, or delete the run's checkpoint folder to restart it") from None
+
+    def _restore_full(self, last: Path) -> None:
+        loaded = self._load_checkpoint(last)
+        target = self.fer.head if loaded.name == self.fer.head.name else self.fer.full
+        target.set_weights(loaded.get_weights())
+
+    def _fit(self, model, phase: str, first_epoch: int, last_epoch: int) -> None:
+        start = max(first_epoch, self.state.epochs_done)
+        if start >= last_epoch:
+            return
+        c = self.config
+        if model is self.fer.head or model.name == self.fer.head.name:
+            train = make_batches(self.features["train"], self.y["train"], batch_size=self.batch_size, shuffle=True,
+                                 seed=c.seed, sample_weights=self.sample_weights, start_epoch=start)
+            val = (self.features["val"], self.y["val"])
+        else:
+            targets = None
+            if self.teacher is not None:
+                from edgefer.train.distill import teacher_targets
+
+                targets = lambda faces: teacher_targets(self.teacher, faces, self.y["train"], c.kd_temperature)  # noqa: E731
+            train = make_batches(self.splits.train.images, self.y["train"], batch_size=self.batch_size, shuffle=True,
+                                 seed=c.seed, augment=augment_spec(c.augment), sample_weights=self.sample_weights,
+                                 start_epoch=start, epoch_targets=targets)
+            val = make_batches(self.splits.val.images, self.y_fit_val, batch_size=self.batch_size, shuffle=False)
+        self.train_batches = train
+        checkpoint = _Checkpoint(self, model, phase)
+        schedule = self.keras.callbacks.LearningRateScheduler(
+            lambda epoch, lr: c.learning_rate_at(phase, epoch, first_epoch, last_epoch))
+        warmup = f"{c.warmup_epochs} warm-up epochs, then " if c.warmup_epochs else ""
+        note(f"phase {phase}: epochs {start + 1}..{last_epoch}, {c.optimizer}, learning rate {c.learning_rate_at(phase, start, first_epoch, last_epoch):.2g} "
+             f"({warmup}{c.lr_schedule}), augment {c.augment}")
+        model.fit(train, validation_data=val, initial_epoch=start, epochs=last_epoch,
+                  callbacks=[schedule, checkpoint, *self.user_callbacks], verbose=self._verbose())
+
+    # ---------- checkpoints ----------
+    def full_model_from(self, model):
+        """The full model with `model`'s current weights (the head-only model shares no layers after a resume)."""
+        if model is self.fer.full:
+            return model
+        if model is not self.fer.head:
+            self.fer.head.set_weights(model.get_weights())
+        return self.fer.full
+
+    def checkpoint(self, model, phase: str, epoch: int, logs: dict) -> None:
+        with atomic_path(self.ckpt / "last.keras") as tmp:
+            model.save(tmp)
+        input_seconds, teacher_seconds = self.train_batches.take_seconds()
+        row = {"epoch": epoch + 1, "phase": phase, **{k: float(v) for k, v in logs.items()},
+               "seconds": round(time.perf_counter() - self.epoch_start, 3), "input_seconds": round(input_seconds, 3)}
+        if self.teacher is not None:
+            row["teacher_seconds"] = round(teacher_seconds, 3)
+        self.state.history = [r for r in self.state.history if r["epoch"] < epoch + 1] + [row]
+        if logs.get("val_accuracy", -1) > self.state.best_val:
+            self.state.best_val, self.state.best_epoch = float(logs["val_accuracy"]), epoch + 1
+            with atomic_path(self.ckpt / "best.weights.h5") as tmp:
+                self.full_model_from(model).save_weights(tmp)
+        self.state.epochs_done = epoch + 1
+        self.state.seconds += time.perf_counter() - self.start
+        self.start = time.perf_counter()
+        write_text(self.run_dir / HISTORY_FILE, csv_text(self.state.history))
+        self.state.save()
+
+    # ---------- final outputs ----------
+    def finish(self) -> RunResult:
+        best = build_model(self.config, len(self.classes), weights="none")
+        best.full.load_weights(self.ckpt / "best.weights.h5")
+        with atomic_path(self.run_dir / MODEL_FILE) as tmp:
+            best.full.save(tmp)
+        metrics = {name: self._evaluate(best, name) for name in ("val", "test")}
+        metrics = {"validation": metrics["val"], "test": metrics["test"], "best_epoch": self.state.best_epoch,
+                   "test_split": self.config.test_split, "weights": weights_description(self.config.weights)}
+        write_json(self.run_dir / METRICS_FILE, metrics)
+        from edgefer.train.plots import plot_confusion, plot_curves
+
+        weights = self.config.weights
+        weights = weights if weights in ("imagenet", "none") else f"file {Path(weights).name}"
+        title = f"{self.config.model} {self.config.run_label} {self.config.img_size}px, weights: {weights}"
+        plot_curves(self.state.history, self.run_dir / CURVES_FILE, title)
+        test = metrics["test"]
+        plot_confusion(np.array(test["confusion_matrix"]), self.classes, self.run_dir / CONFUSION_FILE,
+                       f"{title}\n{self.config.test_split}: accuracy {test['accuracy']:.1%}, n={test['n']}")
+        self._write_run_json(final=True)
+        shutil.rmtree(self.ckpt)  # model.keras holds the best epoch; checkpoints are only for resuming
+        return RunResult(self.run_dir, self.config, metrics, self.state.epochs_done, self.state.seconds)
+
+    def _evaluate(self, fer, name: str) -> dict:
+        split = getattr(self.splits, name)
+        if self.use_features:
+            probs = fer.head.predict(self.features[name], batch_size=256, verbose=0)
+        else:
+            batches = make_batches(split.images, self.y[name], batch_size=self.batch_size, shuffle=False)
+            probs = fer.full.predict(batches, verbose=0)
+        return classification_metrics(split.labels, probs.argmax(axis=1), self.classes)
+
+    def _write_run_json(self, final: bool = False) -> None:
+        spec = get_backbone(self.config.model)
+        source = self.dataset.report.source
+        RunRecord(
+            complete=final,
+            config=self.config.as_dict(),
+            classes=list(self.classes),
+            label_source=self.config.labels,
+            input={"shape": list(INPUT_SHAPE), "dtype": "float32", "range": [0, 255],
+                   "meaning": "raw 48x48 grayscale face, pixel values 0..255"},
+            preprocessing_in_model=[f"bilinear resize to {self.config.img_size}x{self.config.img_size}",
+                                    "gray to 3 channels", spec.input_scaling],
+            features_layer=FEATURES_LAYER,
+            weights=weights_description(self.config.weights),
+            data={"source": source, "format": self.dataset.report.format,
+                  "content_hash": content_hash(self.config.data) if self.config.data else "embedded-sample",
+                  "train": len(self.splits.train), "val": len(self.splits.val), "test": len(self.splits.test)},
+            phase_epochs=self.config.phase_epochs,
+            backend=backend_name(),
+            distribution={"engine": self.distribution.engine, "devices": self.distribution.devices,
+                          "global_batch_size": self.batch_size},
+            versions=package_versions(),
+            wall_seconds=round(self.state.seconds, 1),
+            feature_extraction_seconds=self.state.feature_seconds,
+        ).write(self.run_dir)
+
+
+def make_optimizer(keras, name: str, learning_rate: float, weight_decay: float):
+    """The Keras optimizer `name` (config.OPTIMIZERS); weight decay is decoupled (AdamW / SGD's own)."""
+    factories = {
+        "adam": lambda: keras.optimizers.Adam(learning_rate),
+        "adamw": lambda: keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay),
+        "sgd": lambda: keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True,
+                                            weight_decay=weight_decay or None),
+    }
+    return factories[name]()
+
+
+def _Checkpoint(trainer: _Trainer, model, phase: str):
+    keras = trainer.keras
+
+    class Checkpoint(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            trainer.epoch_start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            trainer.checkpoint(model, phase, epoch, logs or {})
+
+    return Checkpoint()
+
+
+def _run(config: TrainConfig, run_dir: Path, callbacks) -> RunResult:
+    keras = import_keras()
+    keras.utils.set_random_seed(config.seed)
+    distribution = local_distribution() if config.distribute else single_device()
+    if config.distribute:
+        note(f"data-parallel over {distribution.replicas} device(s) with {distribution.engine}: "
+             f"{', '.join(distribution.devices)}")
+    with distribution.scope():
+        trainer = _Trainer(config, run_dir, callbacks, distribution)
+        trainer.load_data()
+        trainer._write_run_json()
+        trainer.build()
+        trainer.run_phases()
+        return trainer.finish()
+
+
+def train(config: TrainConfig, callbacks=()) -> RunResult:
+    """Train one model in one mode into a new run folder under config.out."""
+    config = config.validate()
+    run_dir = new_run_dir(Path(config.out), config.run_model_name, config.run_label)
+    with _keep_or_clean(run_dir):
+        return _run(config, run_dir, callbacks)
+
+
+@contextlib.contextmanager
+def _keep_or_clean(run_dir: Path):
+    """A run that stops before its first epoch is checkpointed leaves nothing behind (the next run keeps the
+    name); one that stops later keeps its checkpoint and says how to resume it."""
+    try:
+        yield
+    except BaseException as stop:
+        if _epochs_done(run_dir):
+            _say_how_to_resume(run_dir, stop)
+        else:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+
+
+def _say_how_to_resume(run_dir: Path, stop: BaseException) -> None:
+    why = "interrupted" if isinstance(stop, KeyboardInterrupt) else "stopped"
+    note(f"{why} after {_epochs_done(run_dir)} epoch(s); continue with: edgefer train --resume {run_dir}")
+
+
+def _epochs_done(run_dir: Path) -> int:
+    try:
+        return int(json.loads((run_dir / CHECKPOINT_DIR / "state.json").read_text()).get("epochs_done", 0))
+    except (OSError, ValueError, AttributeError):
+        return 0
+
+
+def resume_run(run_dir: str | Path, callbacks=(), epochs: int | None = None) -> RunResult:
+    """Continue an interrupted run from its last checkpoint, with the arguments it was started with.
+
+    `epochs` changes the total: more to train longer, or the epochs already done to finish now
+    (model.keras then holds the best epoch so far)."""
+    run_dir = Path(run_dir)
+    saved = RunRecord.read(run_dir)
+    run_file = run_dir / RUN_FILE
+    fields = {k: (tuple(v) if k == "dense_units" and v is not None else v) for k, v in saved.config.items()}
+    fields.setdefault("recipe", "finetune")  # runs from before the recipes existed were all head-then-fine-tune
+    try:
+        config = TrainConfig(**fields)
+    except TypeError as error:
+        raise ModelError(f"{run_file}: config does not fit this edgefer ({error}); expected a run edgefer train wrote") from None
+    if saved.complete and (run_dir / MODEL_FILE).exists():
+        raise ModelError(f"{run_dir}: this run is complete; nothing to resume")
+    if epochs is not None:
+        done = _State(run_dir / CHECKPOINT_DIR).epochs_done
+        if epochs < done:
+            raise ModelError(f"{run_dir}: {done} epochs are already done; --epochs must be at least {done}")
+        config = replace(config, epochs=epochs)
+    try:
+        return _run(config.validate(), run_dir, callbacks)
+    except KeyboardInterrupt as stop:  # a resumed run's folder is kept whatever happens
+        _say_how_to_resume(run_dir, stop)
+        raise

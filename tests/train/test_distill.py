@@ -1,0 +1,103 @@
+"""Knowledge distillation: the loss, the soft targets, and a student that learns the teacher's outputs."""
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import separable_faces
+from edgefer.errors import ModelError
+from edgefer.train.config import TrainConfig
+from edgefer.train.distill import distillation_loss, load_teacher, soften
+from edgefer.train.training import train
+
+
+def test_softened_targets_keep_the_order_and_flatten():
+    p = np.array([[0.7, 0.2, 0.1], [0.05, 0.9, 0.05]], np.float32)
+    soft = soften(p, 4.0)
+    np.testing.assert_allclose(soft.sum(axis=1), 1.0, rtol=1e-6)
+    assert (soft.argmax(1) == p.argmax(1)).all() and soft.max() < p.max()
+    np.testing.assert_allclose(soften(p, 1.0), p, rtol=1e-5)
+
+
+def test_loss_is_cross_entropy_without_teacher_weight_and_zero_kl_on_a_perfect_match():
+    import keras
+
+    hard = np.eye(3, dtype=np.float32)[[0, 1]]
+    student = np.array([[0.6, 0.3, 0.1], [0.2, 0.7, 0.1]], np.float32)
+    ce = -np.log(student[[0, 1], [0, 1]]).mean()
+    matched = np.concatenate([hard, soften(student, 2.0)], axis=1)
+    only_hard = distillation_loss(3, 2.0, 0.0, 0.0)(matched, student)
+    assert float(keras.ops.convert_to_numpy(only_hard)) == pytest.approx(ce, rel=1e-5)
+    only_soft = distillation_loss(3, 2.0, 1.0, 0.0)(matched, student)
+    assert float(keras.ops.convert_to_numpy(only_soft)) == pytest.approx(0.0, abs=1e-5)
+    other = np.concatenate([hard, soften(student[::-1], 2.0)], axis=1)
+    assert float(keras.ops.convert_to_numpy(distillation_loss(3, 2.0, 1.0, 0.0)(other, student))) > 0.01
+
+
+def kl_to_teacher(teacher_probs, student_probs, temperature=4.0):
+    t, s = soften(teacher_probs, temperature), soften(student_probs, temperature)
+    return float((t * (np.log(t) - np.log(s))).sum(axis=1).mean())
+
+
+def test_on_a_toy_problem_a_distilled_student_matches_the_teacher_better():
+    """A linear softmax teacher over 10-d inputs; the same linear student trained on its hard labels vs on
+    its soft targets (the edgefer loss, w=0.9): only the soft targets carry the teacher's confidence."""
+    import keras
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2000, 10)).astype(np.float32)
+    logits = x @ rng.normal(size=(10, 4)).astype(np.float32) * 0.7
+    teacher = np.exp(logits - logits.max(1, keepdims=True))
+    teacher /= teacher.sum(1, keepdims=True)
+    hard = np.eye(4, dtype=np.float32)[teacher.argmax(1)]
+
+    def fit(loss, targets):
+        keras.utils.set_random_seed(1)
+        student = keras.Sequential([keras.Input((10,)), keras.layers.Dense(4, activation="softmax")])
+        student.compile(optimizer=keras.optimizers.Adam(0.05), loss=loss)
+        student.fit(x[:1500], targets[:1500], batch_size=100, epochs=30, verbose=0)
+        return student.predict(x[1500:], verbose=0)
+
+    on_hard = fit(keras.losses.CategoricalCrossentropy(), hard)
+    distilled = fit(distillation_loss(4, 2.0, 0.9, 0.0), np.concatenate([hard, soften(teacher, 2.0)], axis=1))
+    distances = {"hard": kl_to_teacher(teacher[1500:], on_hard, 1.0), "soft": kl_to_teacher(teacher[1500:], distilled, 1.0)}
+    assert distances["soft"] < 0.5 * distances["hard"], distances
+
+
+def test_train_with_a_teacher_records_it_and_runs_end_to_end(trained_run, tmp_path):
+    data = json.loads((trained_run / "run.json").read_text())["config"]["data"]
+    result = train(TrainConfig(weights="none", img_size=32, epochs=2, batch_size=64, data=data, alpha=0.35,
+                               teacher=str(trained_run), out=str(tmp_path / "runs")))
+    run = json.loads((result.run_dir / "run.json").read_text())
+    assert run["complete"] and run["config"]["teacher"] == str(trained_run)
+    assert run["config"]["kd_temperature"] == 4.0 and run["config"]["kd_weight"] == 0.7
+    history = (result.run_dir / "history.csv").read_text().splitlines()
+    assert "teacher_seconds" in history[0] and len(history) == 3
+    assert 0.0 <= result.metrics["test"]["accuracy"] <= 1.0
+
+
+def test_teacher_must_fit_and_exist(tmp_path, trained_run):
+    with pytest.raises(ModelError, match="no teacher model here"):
+        train(TrainConfig(weights="none", img_size=32, epochs=1, teacher=str(tmp_path), out=str(tmp_path / "r")))
+    with pytest.raises(ModelError, match="--teacher needs a student that trains on faces"):
+        TrainConfig(weights="imagenet", teacher=str(trained_run)).validate()
+
+
+@pytest.mark.parametrize("artifact", ["fp32", "onnx"])
+def test_an_exported_teacher_gives_the_keras_teachers_probabilities(trained_run, exported, artifact):
+    """A teacher exported to fp32 TFLite or ONNX (faster on a CPU) stands in for its Keras model."""
+    folder, results = exported
+    faces, _ = separable_faces(4, seed=5)
+    keras_probs = load_teacher(trained_run, 7).predict(faces[..., None])
+    exported_probs = load_teacher(folder / results[artifact].file, 7).predict(faces[..., None])
+    assert exported_probs.shape == (len(faces), 7)
+    np.testing.assert_allclose(exported_probs, keras_probs, atol=1e-3)
+
+
+def test_an_exported_teacher_must_fit(exported, tmp_path):
+    folder, results = exported
+    with pytest.raises(ModelError, match="gives 7 outputs; expected .* 3 class probabilities"):
+        load_teacher(folder / results["fp32"].file, 3)
+    with pytest.raises(ModelError, match="expected a run folder with model.keras or a .keras, .tflite, .onnx file"):
+        load_teacher(folder / "labels.json", 7)

@@ -1,0 +1,158 @@
+"""`edgefer train` end to end at tiny size: both models x both modes, run folder, resume, learning."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from edgefer.errors import ModelError
+from edgefer.train.config import TrainConfig
+from edgefer.train.training import resume_run, train
+
+RUN_FILES = {"model.keras", "run.json", "history.csv", "curves.png", "confusion_matrix.png", "metrics.json"}
+
+
+def tiny(tmp_path, **overrides) -> TrainConfig:
+    settings = dict(img_size=32, weights="none", epochs=2, batch_size=32, out=str(tmp_path / "runs"), seed=0,
+                    recipe="finetune")
+    settings.update(overrides)
+    return TrainConfig(**settings)
+
+
+@pytest.mark.parametrize("model", ["mobilenetv2", "efficientnetb0"])
+@pytest.mark.parametrize("mode", ["simple", "advanced"])
+def test_run_folder_contents(tmp_path, model, mode):
+    result = train(tiny(tmp_path, model=model, mode=mode))
+    assert result.run_dir.name == f"{model}-{mode}"
+    assert {p.name for p in result.run_dir.iterdir()} == RUN_FILES  # checkpoints removed once complete
+    run = json.loads((result.run_dir / "run.json").read_text())
+    assert run["complete"] and run["classes"][0] == "Angry" and run["input"]["shape"] == [48, 48, 1]
+    assert run["config"]["model"] == model and run["config"]["mode"] == mode
+    assert "from scratch" in run["weights"] and run["versions"]["keras"]
+    metrics = json.loads((result.run_dir / "metrics.json").read_text())
+    assert metrics["test"]["n"] == 140 and len(metrics["test"]["per_class_recall"]) == 7
+    assert 0.0 <= metrics["test"]["macro_f1"] <= 1.0
+    with open(result.run_dir / "history.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["epoch"]) for r in rows] == [1, 2]
+    assert [r["phase"] for r in rows] == (["head", "head"] if mode == "simple" else ["head", "fine_tune"])
+
+
+def test_run_folders_are_numbered_never_overwritten(tmp_path):
+    first = train(tiny(tmp_path, epochs=1))
+    second = train(tiny(tmp_path, epochs=1))
+    assert (first.run_dir.name, second.run_dir.name) == ("mobilenetv2-simple", "mobilenetv2-simple-2")
+
+
+def test_learns_separable_data_well_above_chance(trained_run):
+    """The shared fixture trains MobileNetV2 from scratch (advanced, all layers) on 7 separable classes."""
+    metrics = json.loads((trained_run / "metrics.json").read_text())
+    assert metrics["test"]["accuracy"] >= 0.8, metrics["test"]  # chance is 1/7
+    assert metrics["test"]["n"] == 70
+
+
+class Interrupt(Exception):
+    pass
+
+
+def interrupt_at(epoch_to_stop):
+    import keras
+
+    class StopHere(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch + 1 == epoch_to_stop:
+                raise Interrupt()
+
+    return StopHere()
+
+
+@pytest.mark.parametrize("mode, stop_at", [("simple", 2), ("advanced", 2)])
+def test_resume_after_interruption_gives_the_same_result(tmp_path, mode, stop_at):
+    reference = train(tiny(tmp_path / "a", mode=mode, epochs=3, head_epochs=1))
+    with pytest.raises(Interrupt):
+        train(tiny(tmp_path / "b", mode=mode, epochs=3, head_epochs=1), callbacks=[interrupt_at(stop_at)])
+    run_dir = tmp_path / "b" / "runs" / f"mobilenetv2-{mode}"
+    assert (run_dir / "checkpoint" / "last.keras").exists() and not (run_dir / "model.keras").exists()
+    resumed = resume_run(run_dir)
+    assert resumed.epochs == 3
+    with open(run_dir / "history.csv") as f:
+        assert [int(r["epoch"]) for r in csv.DictReader(f)] == [1, 2, 3]
+    for split in ("validation", "test"):
+        assert resumed.metrics[split]["accuracy"] == pytest.approx(reference.metrics[split]["accuracy"], abs=0.03)
+    ref_hist = list(csv.DictReader(open(reference.run_dir / "history.csv")))
+    new_hist = list(csv.DictReader(open(run_dir / "history.csv")))
+    for a, b in zip(ref_hist, new_hist):
+        assert float(a["loss"]) == pytest.approx(float(b["loss"]), rel=0.02)
+
+
+def test_cli_train_prints_summary_and_refuses_to_resume_a_complete_run(tmp_path):
+    from typer.testing import CliRunner
+
+    from edgefer.cli import app
+
+    runner = CliRunner()
+    out = tmp_path / "runs"
+    args = ["train", "--epochs", "1", "--img-size", "32", "--weights", "none", "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "training summary" in result.stdout and "from scratch" in result.stdout
+    assert (out / "mobilenetv2-scratch" / "model.keras").exists()  # --weights none: the scratch recipe
+    again = runner.invoke(app, ["train", "--resume", str(out / "mobilenetv2-scratch")])
+    assert again.exit_code == 2 and "this run is complete" in again.output
+    bad = runner.invoke(app, ["train", "--model", "resnet", "--out", str(out)])
+    assert bad.exit_code == 2 and "expected one of mobilenetv2, efficientnetb0, all" in bad.output
+
+
+def test_resume_keeps_the_given_base_weights(tmp_path):
+    """A resumed run rebuilds the model without downloading; the frozen base must come from the checkpoint."""
+    from edgefer.train.model import build_model
+    from edgefer.train.training import _Trainer
+
+    source = build_model(tiny(tmp_path), num_classes=7)
+    weights = tmp_path / "base.weights.h5"
+    source.base.save_weights(weights)
+    config = tiny(tmp_path, weights=str(weights), epochs=2)
+    with pytest.raises(Interrupt):
+        train(config, callbacks=[interrupt_at(1)])
+    weights.rename(tmp_path / "moved.weights.h5")  # resuming must not need the original file
+    trainer = _Trainer(config, tmp_path / "runs" / "mobilenetv2-simple")
+    trainer.load_data()
+    trainer.build()
+    for a, b in zip(source.base.get_weights(), trainer.fer.base.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert resume_run(trainer.run_dir).epochs == 2
+
+
+def test_resume_with_a_new_epoch_total_finishes_early_or_extends(tmp_path):
+    with pytest.raises(Interrupt):
+        train(tiny(tmp_path, mode="advanced", epochs=6, head_epochs=1), callbacks=[interrupt_at(2)])
+    run_dir = tmp_path / "runs" / "mobilenetv2-advanced"
+    with pytest.raises(ModelError, match="2 epochs are already done; --epochs must be at least 2"):
+        resume_run(run_dir, epochs=1)
+    finished = resume_run(run_dir, epochs=2)  # stop here, keep the best epoch so far
+    assert finished.epochs == 2 and (run_dir / "model.keras").is_file()
+    assert json.loads((run_dir / "run.json").read_text())["config"]["epochs"] == 2
+    with open(run_dir / "history.csv") as f:
+        assert [int(r["epoch"]) for r in csv.DictReader(f)] == [1, 2]
+
+
+def test_cosine_schedule_decays_each_phase_and_constant_does_not():
+    config = TrainConfig(mode="advanced", epochs=11, head_epochs=1, learning_rate=1e-3, fine_tune_learning_rate=4e-4)
+    assert config.learning_rate_at("head", 0, 0, 1) == pytest.approx(1e-3)
+    rates = [config.learning_rate_at("fine_tune", e, 1, 11) for e in range(1, 11)]
+    assert rates[0] == pytest.approx(4e-4) and rates[5] == pytest.approx(2e-4)
+    assert all(a > b for a, b in zip(rates, rates[1:])) and rates[-1] > 0
+    constant = TrainConfig(lr_schedule="constant", fine_tune_learning_rate=4e-4)
+    assert {constant.learning_rate_at("fine_tune", e, 1, 11) for e in range(1, 11)} == {4e-4}
+    with pytest.raises(ModelError, match="--lr-schedule 'step'"):
+        TrainConfig(lr_schedule="step").validate()
+
+
+def test_history_keeps_columns_that_appear_after_a_resume():
+    from edgefer.fileio import csv_text
+
+    rows = list(csv.DictReader(csv_text([{"epoch": 1, "loss": 2.0},
+                                             {"epoch": 2, "loss": 1.0, "learning_rate": 0.1}]).splitlines()))
+    assert rows == [{"epoch": "1", "loss": "2.0", "learning_rate": ""},
+                    {"epoch": "2", "loss": "1.0", "learning_rate": "0.1"}]
