@@ -36,7 +36,8 @@ def main() -> None:
     card = {
         "file": DEFAULT_MODEL_FILE,
         "sha256": digest,
-        "model": meta.get("model"), "img_size": meta.get("img_size"), "format": meta.get("format"),
+        "model": meta.get("model"), "alpha": meta.get("alpha", 1.0), "img_size": meta.get("img_size"),
+        "format": meta.get("format"),
         "weights": meta.get("weights"), "run": meta.get("run"), "classes": meta.get("classes"),
         "training": args.note,
         "bench": {"data": report["data"], "split": report["split"], "n": report["n"],

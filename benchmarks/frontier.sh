@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The accuracy-latency frontier sweep: MobileNetV2 width (--alpha) x input size, from scratch ("plain") and
+# distilled from a teacher ("kd"), each exported to int8, then ONE `edgefer bench` run with `fer`'s model in it
+# (benchmarks/compare_fer.sh), whose bench.md marks the Pareto front and whose accuracy_vs_latency.png draws it.
+#
+#   bash benchmarks/frontier.sh TEACHER [RUNS] [DATA] [ALPHA:SIZE:KD ...]
+#
+# TEACHER: a run folder, .keras, or (fastest on a CPU) its fp32 TFLite from `edgefer export RUN --fp32`.
+# RUNS (default ~/edgefer-runs/frontier): one folder per configuration, RUNS/a<alpha>-<size>-<kd>/.
+# Configurations default to the grid 0.35,0.5 x 64,96 x kd,plain. EPOCHS (default 35) sets each run's length.
+# Every step is resumable: a finished run is not retrained, an interrupted one is resumed, an existing
+# export is kept; re-running the script after an interruption continues where it stopped.
+set -euo pipefail
+TEACHER=${1:?usage: frontier.sh TEACHER [RUNS] [DATA] [ALPHA:SIZE:KD ...]}
+RUNS=${2:-$HOME/edgefer-runs/frontier}
+DATA=${3:-../shared/data/fer2013}
+shift $(( $# < 3 ? $# : 3 ))
+CONFIGS=("$@")
+[ ${#CONFIGS[@]} -gt 0 ] || CONFIGS=(0.35:64:kd 0.35:64:plain 0.35:96:kd 0.35:96:plain 0.5:64:kd 0.5:64:plain 0.5:96:kd 0.5:96:plain)
+EPOCHS=${EPOCHS:-35}
+ARTIFACTS=()
+for config in "${CONFIGS[@]}"; do
+  IFS=: read -r ALPHA SIZE KD <<< "$config"
+  DIR=$RUNS/a$ALPHA-$SIZE-$KD
+  RUN=$(ls -d "$DIR"/mobilenetv2* 2>/dev/null | head -n 1 || true)
+  if [ -n "$RUN" ] && [ -f "$RUN/checkpoint/state.json" ]; then
+    edgefer train --resume "$RUN"
+  elif [ -z "$RUN" ]; then
+    DISTIL=(); [ "$KD" = kd ] && DISTIL=(--teacher "$TEACHER")
+    edgefer train --data "$DATA" --weights none --alpha "$ALPHA" --img-size "$SIZE" --epochs "$EPOCHS" \
+      --val-fraction 0.1 --seed 0 "${DISTIL[@]}" --out "$DIR"
+    RUN=$(ls -d "$DIR"/mobilenetv2* | head -n 1)
+  fi
+  [ -f "$DIR/export/model_int8.tflite" ] || edgefer export "$RUN" --int8 --out "$DIR/export"
+  ARTIFACTS+=("$DIR/export/model_int8.tflite")
+done
+bash "$(dirname "$0")/compare_fer.sh" "$DATA" "$RUNS/bench" "${ARTIFACTS[@]}" --threads 1 --runs 300
