@@ -19,6 +19,17 @@ RECORD_VERSION = 1
 EXPECTED = "the run record edgefer train writes"
 
 
+def read_json_object(path: Path, expected: str) -> dict:
+    """A JSON object from `path`, or a one-line ModelError naming the file and what was `expected`."""
+    try:
+        data = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ModelError(f"{path}: not valid JSON ({error}); expected {expected}") from None
+    if not isinstance(data, dict):
+        raise ModelError(f"{path}: a JSON {type(data).__name__}; expected {expected} (an object)")
+    return data
+
+
 @dataclass(kw_only=True)
 class RunRecord:
     edgefer_run: int = RECORD_VERSION
@@ -56,12 +67,7 @@ class RunRecord:
         path = Path(run_dir) / RUN_FILE
         if not path.is_file():
             raise ModelError(f"{run_dir}: not a run folder (no {RUN_FILE}); expected a folder made by edgefer train")
-        try:
-            saved = json.loads(path.read_text())
-        except (ValueError, UnicodeDecodeError) as error:
-            raise ModelError(f"{path}: not valid JSON ({error}); expected {EXPECTED}") from None
-        if not isinstance(saved, dict):
-            raise ModelError(f"{path}: a JSON {type(saved).__name__}; expected {EXPECTED} (an object)")
+        saved = read_json_object(path, EXPECTED)
         for key, kind, word in (("config", dict, "object"), ("classes", list, "list")):
             if not isinstance(saved.get(key), kind):
                 raise ModelError(f"{path}: no '{key}' {word}; expected {EXPECTED}")

@@ -43,7 +43,7 @@ from edgefer.train.run_dir import (
     new_run_dir,
     package_versions,
 )
-from edgefer.train.run_record import RUN_FILE, RunRecord
+from edgefer.train.run_record import RUN_FILE, RunRecord, read_json_object
 from edgefer.train.weights import weights_description
 
 
@@ -76,7 +76,7 @@ class _State:
 
     def __init__(self, folder: Path):
         self.path = folder / "state.json"
-        saved = _read_json(self.path, "the checkpoint state edgefer train writes") if self.path.exists() else {}
+        saved = read_json_object(self.path, "the checkpoint state edgefer train writes") if self.path.exists() else {}
         self.phase_done: list[str] = saved.get("phase_done", [])
         self.epochs_done: int = saved.get("epochs_done", 0)
         self.best_val: float = saved.get("best_val", -1.0)
@@ -87,16 +87,6 @@ class _State:
 
     def save(self) -> None:
         write_json(self.path, {k: v for k, v in self.__dict__.items() if k != "path"})
-
-
-def _read_json(path: Path, expected: str) -> dict:
-    try:
-        data = json.loads(path.read_text())
-    except (ValueError, UnicodeDecodeError) as error:
-        raise ModelError(f"{path}: not valid JSON ({error}); expected {expected}") from None
-    if not isinstance(data, dict):
-        raise ModelError(f"{path}: a JSON {type(data).__name__}; expected {expected} (an object)")
-    return data
 
 
 class _Trainer:
