@@ -237,7 +237,7 @@ def train_command(
     lr_schedule: str = typer.Option("cosine", "--lr-schedule", help="cosine (each phase decays from its rate towards 0) or constant."),
     head_epochs: Optional[int] = typer.Option(None, "--head-epochs", help="Advanced: epochs on the frozen base before fine-tuning (default: a fifth)."),
     unfreeze: str = typer.Option("default", "--unfreeze", help="Advanced: top base layers to unfreeze: a number, 'all', or 'default' (about two blocks)."),
-    teacher: Optional[Path] = typer.Option(None, "--teacher", help="Distil from a trained run (its model.keras), a .keras file, or its exported .tflite (fp32: 4x faster than Keras on a CPU): soft targets once per epoch on the augmented faces."),
+    teacher: Optional[Path] = typer.Option(None, "--teacher", help="Distil from a trained run (its model.keras), a .keras file (run as its fp32 TFLite when that agrees: faster on a CPU), or an exported .tflite/.onnx: soft targets once per epoch on the augmented faces."),
     kd_temperature: float = typer.Option(4.0, "--kd-temperature", help="With --teacher: softmax temperature of the soft targets."),
     kd_weight: float = typer.Option(0.7, "--kd-weight", min=0.0, max=1.0, help="With --teacher: weight of the teacher's loss (the rest: hard labels)."),
     val_fraction: float = typer.Option(0.2, "--val-fraction", min=0.01, max=0.5, help="Share of the training split held out (stratified) for validation, model selection and early reports."),

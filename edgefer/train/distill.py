@@ -15,14 +15,18 @@ every backend, and costs one teacher inference pass per epoch, about a third of 
 epoch. Targets travel as one array per batch: [one-hot labels | teacher probabilities at T].
 
 On a CPU that pass is not small: a MobileNetV2-96 teacher over 25,837 faces takes 52 s per epoch in Keras
-(compiled predict) but 21 s as its fp32 TFLite (`edgefer export RUN --fp32`; 2-core AVX-512 EPYC),
-next to 50-90 s of training for a small student. An int8 teacher is faster still (9 s) but its outputs are
+(compiled predict) but 21 s as its fp32 TFLite (2-core AVX-512 EPYC), next to 50-90 s of training for a
+small student. So a Keras teacher is converted once to fp32 TFLite (cached in the run's checkpoint folder,
+keyed by the teacher file's SHA-256, so a resumed run reuses it) and used only if it gives the Keras
+model's probabilities on random faces; otherwise (no TensorFlow converter, e.g. on the JAX backend, or
+a mismatch) the Keras model runs the pass. An int8 teacher is faster still (9 s) but its outputs are
 quantized to 1/256 steps, which erases the small probabilities that temperature softening is there to
 show; prefer fp32.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -30,6 +34,8 @@ from pathlib import Path
 import numpy as np
 
 from edgefer.errors import ModelError, first_line
+from edgefer.fileio import atomic_path
+from edgefer.progress import note
 from edgefer.train.keras_env import import_keras
 
 TEACHER_BATCH = 256
@@ -63,9 +69,13 @@ class _ArtifactTeacher:
         return self.runner.predict(faces, batch_size=TEACHER_BATCH)
 
 
-def load_teacher(source: str | Path, num_classes: int):
+TFLITE_AGREEMENT = 1e-3  # max |p_tflite - p_keras| on random faces for the converted teacher to stand in
+
+
+def load_teacher(source: str | Path, num_classes: int, cache_dir: Path | None = None):
     """The teacher of a run folder (its model.keras), a .keras file, or an exported .tflite/.onnx artifact:
-    an object whose `predict(uint8 faces (N, 48, 48, 1))` gives class probabilities."""
+    an object whose `predict(uint8 faces (N, 48, 48, 1))` gives class probabilities. With `cache_dir`, a
+    Keras teacher runs as its fp32 TFLite conversion (faster on a CPU) when that agrees with it."""
     path = Path(source)
     path = path / "model.keras" if path.is_dir() else path
     if not path.is_file() or path.suffix.lower() not in TEACHER_SUFFIXES:
@@ -77,6 +87,8 @@ def load_teacher(source: str | Path, num_classes: int):
             teacher = _KerasTeacher(keras.saving.load_model(path, safe_mode=True, compile=False))
         except Exception as error:
             raise ModelError(f"{path}: cannot load the teacher ({first_line(error)})") from None
+        if cache_dir is not None and teacher.input_shape == (48, 48, 1):
+            teacher = _as_tflite(teacher, path, Path(cache_dir))
     else:
         try:
             teacher = _ArtifactTeacher(path)
@@ -89,6 +101,30 @@ def load_teacher(source: str | Path, num_classes: int):
         raise ModelError(f"{path}: teacher takes {teacher.input_shape} and gives {teacher.outputs} outputs; expected "
                          f"a raw (48, 48, 1) face in and {num_classes} class probabilities out")
     return teacher
+
+
+def _as_tflite(teacher: _KerasTeacher, path: Path, cache_dir: Path):
+    """The Keras teacher's fp32 TFLite twin (converted once, cached by content), or the Keras teacher itself
+    when conversion is impossible or the twin's probabilities differ."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    cached = cache_dir / f"teacher-{digest}-fp32.tflite"
+    try:
+        if not cached.is_file():
+            from edgefer.export.formats import tflite_fp32
+
+            note(f"converting the teacher {path.name} to fp32 TFLite once (faster soft targets on a CPU)")
+            with atomic_path(cached) as tmp:
+                tmp.write_bytes(tflite_fp32(teacher.model, None))
+        twin = _ArtifactTeacher(cached)
+        faces = np.random.default_rng(0).integers(0, 256, (64, 48, 48, 1), dtype=np.uint8)
+        gap = float(np.abs(twin.predict(faces) - teacher.predict(faces)).max())
+    except Exception as error:  # no TF converter (JAX-only install) or an op TFLite lacks: Keras still works
+        note(f"teacher stays in Keras: its TFLite conversion failed ({first_line(error)})")
+        return teacher
+    if gap > TFLITE_AGREEMENT:
+        note(f"teacher stays in Keras: its fp32 TFLite differs by up to {gap:.2g} in probability")
+        return teacher
+    return twin
 
 
 def soften(probabilities: np.ndarray, temperature: float) -> np.ndarray:

@@ -117,7 +117,7 @@ class _Trainer:
         if c.teacher:
             from edgefer.train.distill import load_teacher, teacher_targets
 
-            self.teacher = load_teacher(c.teacher, k)
+            self.teacher = load_teacher(c.teacher, k, cache_dir=self.ckpt)
             note(f"distilling from {c.teacher} (temperature {c.kd_temperature:g}, soft-loss weight "
                  f"{c.kd_weight:g}); teacher targets computed once per epoch on the augmented faces")
             self.y_fit_val = teacher_targets(self.teacher, self.splits.val.images, self.y["val"], c.kd_temperature)

@@ -101,3 +101,29 @@ def test_an_exported_teacher_must_fit(exported, tmp_path):
         load_teacher(folder / results["fp32"].file, 3)
     with pytest.raises(ModelError, match="expected a run folder with model.keras or a .keras, .tflite, .onnx file"):
         load_teacher(folder / "labels.json", 7)
+
+
+def test_a_keras_teacher_runs_as_its_cached_tflite_twin(trained_run, tmp_path):
+    """With a cache folder a Keras teacher is converted once to fp32 TFLite, gives the same probabilities,
+    and a second load (a resumed run) reuses the cached file instead of converting again."""
+    faces, _ = separable_faces(4, seed=6)
+    keras_probs = load_teacher(trained_run, 7).predict(faces[..., None])
+    twin = load_teacher(trained_run, 7, cache_dir=tmp_path)
+    (cached,) = tmp_path.glob("teacher-*-fp32.tflite")
+    assert type(twin).__name__ == "_ArtifactTeacher"
+    np.testing.assert_allclose(twin.predict(faces[..., None]), keras_probs, atol=1e-3)
+    stamp = cached.stat().st_mtime_ns
+    load_teacher(trained_run, 7, cache_dir=tmp_path)
+    assert cached.stat().st_mtime_ns == stamp and len(list(tmp_path.iterdir())) == 1
+
+
+def test_a_keras_teacher_stays_in_keras_when_conversion_fails(trained_run, tmp_path, monkeypatch, capsys):
+    import edgefer.export.formats as formats
+
+    def no_converter(model, calibration):
+        raise RuntimeError("no TensorFlow here")
+
+    monkeypatch.setattr(formats, "tflite_fp32", no_converter)
+    teacher = load_teacher(trained_run, 7, cache_dir=tmp_path)
+    assert type(teacher).__name__ == "_KerasTeacher" and not list(tmp_path.iterdir())
+    assert "teacher stays in Keras: its TFLite conversion failed (no TensorFlow here)" in capsys.readouterr().err
