@@ -152,11 +152,17 @@ def _run_worker(job: dict, workdir: Path) -> dict:
 
 
 def display_names(paths: list[Path]) -> list[str]:
-    """File names, prefixed by their folder where two artifacts share a name (two runs' model.onnx)."""
-    counts = {}
-    for p in paths:
-        counts[p.name] = counts.get(p.name, 0) + 1
-    return [f"{p.parent.name}/{p.name}" if counts[p.name] > 1 else p.name for p in paths]
+    """File names, prefixed by as many of their folders as it takes to tell apart artifacts that share a
+    name (two runs' export/model_int8.tflite become a-plain/export/model_int8.tflite, a-kd/export/...)."""
+    parts = [Path(p).absolute().parts for p in paths]
+    depth = [1] * len(paths)
+    while True:
+        names = ["/".join(q[-d:]) for q, d in zip(parts, depth)]
+        clashing = [i for i, n in enumerate(names) if names.count(n) > 1 and depth[i] < len(parts[i])]
+        if not clashing:
+            return names
+        for i in clashing:
+            depth[i] += 1
 
 
 def _row(path: Path, name: str, tta: str = "none") -> dict:

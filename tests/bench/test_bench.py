@@ -171,3 +171,12 @@ def test_flip_tta_is_a_row_of_its_own_with_its_latency(exported, test_faces, tmp
     assert "model_int8.tflite +flip" in result.stdout
     bad = runner.invoke(app, ["bench", str(model), "--data", str(test_faces), "--out", str(tmp_path), "--tta", "rot"])
     assert bad.exit_code == 2 and "--tta 'rot'" in bad.output
+
+
+def test_same_file_names_in_same_named_folders_take_as_many_folders_as_needed(tmp_path):
+    """Two runs' export/model_int8.tflite (the frontier sweep) must not share a row name or a plot file."""
+    from edgefer.bench.run import display_names
+
+    paths = [tmp_path / "plain" / "export" / "model_int8.tflite", tmp_path / "kd" / "export" / "model_int8.tflite",
+             tmp_path / "kd" / "export" / "model.onnx"]
+    assert display_names(paths) == ["plain/export/model_int8.tflite", "kd/export/model_int8.tflite", "model.onnx"]
