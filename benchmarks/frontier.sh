@@ -5,7 +5,7 @@
 #
 #   bash benchmarks/frontier.sh TEACHER [RUNS] [DATA] [ALPHA:SIZE:KD ...]
 #
-# TEACHER: a run folder, .keras, or (fastest on a CPU) its fp32 TFLite from `edgefer export RUN --fp32`.
+# TEACHER: a run folder, .keras (edgefer train runs it as its cached fp32 TFLite), or an exported .tflite/.onnx.
 # RUNS (default ~/edgefer-runs/frontier): one folder per configuration, RUNS/a<alpha>-<size>-<kd>/.
 # Configurations default to the grid 0.35,0.5 x 64,96 x kd,plain. EPOCHS (default 35) sets each run's length.
 # Every step is resumable: a finished run is not retrained, an interrupted one is resumed, an existing
