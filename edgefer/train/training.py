@@ -29,7 +29,7 @@ from edgefer.progress import note
 from edgefer.train.augment import augment_spec
 from edgefer.train.backbones import get_backbone
 from edgefer.train.config import TrainConfig
-from edgefer.train.data_feed import make_batches, one_hot
+from edgefer.train.data_feed import keras_feed, make_batches, one_hot
 from edgefer.train.distribute import Distribution, local_distribution, single_device
 from edgefer.train.keras_env import backend_name, import_keras
 from edgefer.train.model import FEATURES_LAYER, INPUT_SHAPE, build_model, unfreeze_top
@@ -167,7 +167,7 @@ class _Trainer:
             split = getattr(self.splits, name)
             note(f"computing {self.config.model} features for {len(split):,} {name} faces (once)")
             batches = make_batches(split.images, self.y[name], batch_size=self.batch_size, shuffle=False)
-            features[name] = self.fer.features.predict(batches, verbose=self._verbose())
+            features[name] = self.fer.features.predict(keras_feed(batches)[0], verbose=self._verbose())
         with atomic_path(path) as tmp, open(tmp, "wb") as f:
             np.savez(f, **features)
         self.state.feature_seconds = round(time.perf_counter() - start, 1)
@@ -240,6 +240,7 @@ class _Trainer:
             train = make_batches(self.features["train"], self.y["train"], batch_size=self.batch_size, shuffle=True,
                                  seed=c.seed, sample_weights=self.sample_weights, start_epoch=start)
             val = (self.features["val"], self.y["val"])
+            val_feed = val
         else:
             targets = None
             if self.teacher is not None:
@@ -250,15 +251,17 @@ class _Trainer:
                                  seed=c.seed, augment=augment_spec(c.augment), sample_weights=self.sample_weights,
                                  start_epoch=start, epoch_targets=targets)
             val = make_batches(self.splits.val.images, self.y_fit_val, batch_size=self.batch_size, shuffle=False)
+            val_feed = keras_feed(val)[0]
         self.train_batches = train
+        train_feed, next_epoch = keras_feed(train)
         checkpoint = _Checkpoint(self, model, phase)
         schedule = self.keras.callbacks.LearningRateScheduler(
             lambda epoch, lr: c.learning_rate_at(phase, epoch, first_epoch, last_epoch))
         warmup = f"{c.warmup_epochs} warm-up epochs, then " if c.warmup_epochs else ""
         note(f"phase {phase}: epochs {start + 1}..{last_epoch}, {c.optimizer}, learning rate {c.learning_rate_at(phase, start, first_epoch, last_epoch):.2g} "
              f"({warmup}{c.lr_schedule}), augment {c.augment}")
-        model.fit(train, validation_data=val, initial_epoch=start, epochs=last_epoch,
-                  callbacks=[schedule, checkpoint, *self.user_callbacks], verbose=self._verbose())
+        model.fit(train_feed, validation_data=val_feed, initial_epoch=start, epochs=last_epoch, shuffle=False,
+                  callbacks=[schedule, *next_epoch, checkpoint, *self.user_callbacks], verbose=self._verbose())
 
     # ---------- checkpoints ----------
     def full_model_from(self, model):
@@ -317,7 +320,7 @@ class _Trainer:
             probs = fer.head.predict(self.features[name], batch_size=256, verbose=0)
         else:
             batches = make_batches(split.images, self.y[name], batch_size=self.batch_size, shuffle=False)
-            probs = fer.full.predict(batches, verbose=0)
+            probs = fer.full.predict(keras_feed(batches)[0], verbose=0)
         return classification_metrics(split.labels, probs.argmax(axis=1), self.classes)
 
     def _write_run_json(self, final: bool = False) -> None:
