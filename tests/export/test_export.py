@@ -203,28 +203,37 @@ def test_quantized_check_refuses_a_different_model_with_the_same_accuracy():
     assert not judge(False, noisy, keras_probs, labels)["passed"]  # float formats must agree
 
 
-def test_all_means_the_formats_that_load_for_every_model(trained_run, tmp_path):
-    from edgefer.export.formats import ALL_FORMATS
+def asked_formats(monkeypatch, args) -> list[str]:
+    """The formats `edgefer export ARGS` hands to export_run (converting them is what the `exported` fixture tests)."""
+    import edgefer.export.run
 
-    assert "int16x8" not in ALL_FORMATS and {"int8", "onnx", "onnx-int8", "fp16"} <= set(ALL_FORMATS)
-    result = CliRunner().invoke(app, ["export", str(trained_run), "--all", "--fp32", "--out", str(tmp_path),
-                                      "--calib-samples", "50", "--check-samples", "42"])
+    asked = []
+
+    def record(source, formats, **kwargs):
+        asked.extend(formats)
+        return kwargs["out"], []
+
+    monkeypatch.setattr(edgefer.export.run, "export_run", record)
+    result = CliRunner().invoke(app, ["export", "RUN", *args, "--out", "OUT"])
     assert result.exit_code == 0, result.output
-    assert {p.name for p in tmp_path.glob("model*") if p.suffix != ".json"} == {EXPORT_FORMATS[f].filename for f in ALL_FORMATS}
+    return asked
 
 
-def test_cli_takes_formats_by_registry_name_beside_the_flags(trained_run, tmp_path):
-    out = tmp_path / "named"
-    result = CliRunner().invoke(app, ["export", str(trained_run), "--format", "fp32,dynamic", "--fp16", "--out", str(out),
-                                      "--calib-samples", "20", "--check-samples", "20"])
-    assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.glob("model_*.tflite")) == ["model_dynamic.tflite", "model_fp16.tflite",
-                                                                  "model_fp32.tflite"]
-    for name in ("fp32", "dynamic", "fp16"):
-        assert read_meta(out / EXPORT_FORMATS[name].filename)["format"] == name
+def test_all_means_the_formats_that_load_for_every_model(monkeypatch):
+    from edgefer.export.formats import ALL_FORMATS, DEFAULT_FORMATS
+
+    assert "int16x8" not in ALL_FORMATS and {"int8", "onnx", "onnx-int8", "fp16", "fp32"} <= set(ALL_FORMATS)
+    assert asked_formats(monkeypatch, ["--all"]) == list(ALL_FORMATS)
+    assert set(asked_formats(monkeypatch, ["--all", "--int16x8"])) == set(ALL_FORMATS) | {"int16x8"}
+    assert asked_formats(monkeypatch, []) == list(DEFAULT_FORMATS)
 
 
-def test_cli_names_the_formats_it_knows(trained_run, tmp_path):
-    result = CliRunner().invoke(app, ["export", str(trained_run), "--format", "int8,tensorrt", "--out", str(tmp_path)])
+def test_cli_takes_formats_by_registry_name_beside_the_flags(monkeypatch):
+    assert asked_formats(monkeypatch, ["--format", "fp32,dynamic", "--fp16"]) == ["fp32", "fp16", "dynamic"]  # registry order
+    assert asked_formats(monkeypatch, ["--format", " onnx-int8 ,", "--int8"]) == ["int8", "onnx-int8"]
+
+
+def test_cli_names_the_formats_it_knows(tmp_path):
+    result = CliRunner().invoke(app, ["export", str(tmp_path), "--format", "int8,tensorrt", "--out", str(tmp_path)])
     assert result.exit_code == 2 and "tensorrt" in result.output
     assert all(name in result.output for name in EXPORT_FORMATS)
