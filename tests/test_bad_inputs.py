@@ -5,7 +5,9 @@ stop writes, so "cannot be written" is an output path under a regular file (and 
 raised inside the writer).
 """
 
+import contextlib
 import errno
+import io
 import json
 import shutil
 from pathlib import Path
@@ -128,9 +130,9 @@ def test_decompression_bomb_is_reported_and_the_folder_goes_on(exported, tmp_pat
     assert any("b_face.png" in line and "%" in line for line in result.stdout.splitlines())
 
 
-@pytest.fixture
-def interrupted_run(tmp_path):
-    """A scratch run stopped after its first epoch, with a checkpoint to resume."""
+@pytest.fixture(scope="module")
+def interrupted_once(tmp_path_factory):
+    """A scratch run stopped after its first epoch (trained once for the module), and what train printed."""
     import keras
 
     from edgefer.train.config import TrainConfig
@@ -140,10 +142,19 @@ def interrupted_run(tmp_path):
         def on_epoch_end(self, epoch, logs=None):
             raise KeyboardInterrupt
 
-    with pytest.raises(KeyboardInterrupt):
-        train(TrainConfig(weights="none", img_size=32, epochs=3, batch_size=64, out=str(tmp_path / "runs")),
-              callbacks=[Stop()])
-    return tmp_path / "runs" / "mobilenetv2-scratch"
+    runs = tmp_path_factory.mktemp("interrupted") / "runs"
+    printed = io.StringIO()
+    with pytest.raises(KeyboardInterrupt), contextlib.redirect_stderr(printed):
+        train(TrainConfig(weights="none", img_size=32, epochs=3, batch_size=64, out=str(runs)), callbacks=[Stop()])
+    return runs / "mobilenetv2-scratch", printed.getvalue()
+
+
+@pytest.fixture
+def interrupted_run(interrupted_once, tmp_path):
+    """A private copy of the interrupted run, for a test to damage."""
+    copy = tmp_path / "runs" / "mobilenetv2-scratch"
+    shutil.copytree(interrupted_once[0], copy)
+    return copy
 
 
 @pytest.mark.parametrize("damage", ["truncated last.keras", "junk state.json", "state.json is a list",
@@ -159,20 +170,10 @@ def test_resume_with_a_damaged_checkpoint_is_one_line(interrupted_run, damage):
     one_line_error(runner.invoke(app, ["train", "--resume", str(interrupted_run)]), target.name)
 
 
-def test_interrupted_training_says_how_to_resume_and_a_failed_one_leaves_no_folder(tmp_path, capsys):
-    import keras
-
-    from edgefer.train.config import TrainConfig
-    from edgefer.train.training import train
-
-    class Stop(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            raise KeyboardInterrupt
-
-    runs = tmp_path / "runs"
-    with pytest.raises(KeyboardInterrupt):
-        train(TrainConfig(weights="none", img_size=32, epochs=2, out=str(runs)), callbacks=[Stop()])
-    assert f"edgefer train --resume {runs / 'mobilenetv2-scratch'}" in capsys.readouterr().err
+def test_interrupted_training_says_how_to_resume_and_a_failed_one_leaves_no_folder(interrupted_once, tmp_path):
+    run_dir, printed = interrupted_once
+    assert f"edgefer train --resume {run_dir}" in printed
+    assert (run_dir / "checkpoint" / "last.keras").is_file()
     bad = runner.invoke(app, ["train", "--data", str(tmp_path / "missing.csv"), "--weights", "none", "--out",
                               str(tmp_path / "other")])
     one_line_error(bad, "missing.csv")
