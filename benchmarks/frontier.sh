@@ -23,6 +23,9 @@ for config in "${CONFIGS[@]}"; do
   IFS=: read -r ALPHA SIZE KD <<< "$config"
   DIR=$RUNS/a$ALPHA-$SIZE-$KD
   RUN=$(ls -d "$DIR"/mobilenetv2* 2>/dev/null | head -n 1 || true)
+  if [ -n "$RUN" ] && [ ! -f "$RUN/model.keras" ] && [ ! -f "$RUN/checkpoint/state.json" ]; then
+    rm -rf "$RUN"; RUN=""  # killed before its first epoch was saved: nothing to resume, start it again
+  fi
   if [ -n "$RUN" ] && [ -f "$RUN/checkpoint/state.json" ]; then
     edgefer train --resume "$RUN"
   elif [ -z "$RUN" ]; then
