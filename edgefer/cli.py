@@ -364,7 +364,8 @@ def bench_command(
     split: str = typer.Option("PublicTest", "--split", help="Split to score on."),
     threads: str = typer.Option("1,2", "--threads", help="Thread counts for the latency runs, comma-separated."),
     runs: int = typer.Option(200, "--runs", min=1, help="Timed single-face inferences per thread count."),
-    warmup: int = typer.Option(20, "--warmup", min=0, help="Untimed inferences first."),
+    warmup: int = typer.Option(20, "--warmup", min=0, help="Untimed inferences first (in each round)."),
+    rounds: int = typer.Option(3, "--rounds", min=1, help="Latency rounds: --runs is split between them and every artifact takes its turn in each, so a slow spell of the machine falls on all rows, not on one."),
     min_accuracy: Optional[float] = typer.Option(None, "--min-accuracy", help="Exit 1 if any artifact scores under this (0..1)."),
     out: Path = typer.Option(Path("bench"), "--out", help="Folder for bench.json/.csv/.md and plots."),
     input_size: Optional[int] = typer.Option(None, "--input-size", help="External models: their input side (the face is resized to it)."),
@@ -378,7 +379,7 @@ def bench_command(
     from edgefer.bench.run import BenchConfig, run_bench
 
     config = BenchConfig(paths=paths, data=str(data) if data else None, split=split, threads=_int_list(threads),
-                         runs=runs, warmup=warmup, min_accuracy=min_accuracy, out=out, input_size=input_size,
+                         runs=runs, warmup=warmup, rounds=rounds, min_accuracy=min_accuracy, out=out, input_size=input_size,
                          normalize=check_normalize(normalize), labels=parse_labels(labels), tta=_tta_list(tta))
     report = run_bench(config)
     write_outputs(report, out)

@@ -73,8 +73,9 @@ def markdown(report: dict) -> str:
     columns = [*COLUMNS, "front", *_latency_columns(report["threads"]), "runtime"]
     lines = [f"# edgefer bench: {report['data']}, {report['split']} (n = {report['n']:,})", "",
              f"Machine: {report['machine']['cpu']}, {report['machine']['cores']} cores, {report['machine']['os']}, "
-             f"Python {report['machine']['python']}. Latency: batch 1, {report['warmup']} warm-up + "
-             f"{report['runs']} timed runs per thread count. front: on the accuracy-latency Pareto front "
+             f"Python {report['machine']['python']}. Latency: batch 1, {report['runs']} timed runs per thread count "
+             f"in {report.get('rounds', 1)} round(s), the artifacts taking turns, each round after "
+             f"{report['warmup']} warm-up runs. front: on the accuracy-latency Pareto front "
              f"({report['threads'][0]} thread(s)): no other artifact is both faster and more accurate.", "",
              "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(row.get(c, "-") for c in columns) + " |" for row in flat_rows(report)]

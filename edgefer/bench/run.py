@@ -3,6 +3,11 @@
 Each artifact is measured in its own subprocess (`edgefer.bench.worker`); this module gathers the
 artifacts, prepares the test faces (raw for edgefer artifacts, resized/normalised for external
 models), scores the predictions and writes bench.json / .csv / .md and the plots.
+
+Latency is timed in rounds (`--rounds`): in each round every artifact takes its turn with its share of
+the runs, and the percentiles are over all rounds. On a shared or throttling machine a slow spell then
+falls on every row a little instead of on one row wholly: in one round of 300 runs on a 2-core cloud VM,
+two copies of the same network read 0.69 and 1.09 ms.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from edgefer.bench.external import ExternalSpec
+from edgefer.bench.worker import latency_stats
 from edgefer.data.loading import load_dataset
 from edgefer.errors import DataError, ModelError, first_line
 from edgefer.evaluation import classification_metrics
@@ -47,6 +53,12 @@ class BenchConfig:
     labels: list[str] | None = None
     timeout_s: int = 1800
     tta: list[str] = field(default_factory=lambda: ["none"])  # a row per artifact and mode
+    rounds: int = 3  # latency rounds, the artifacts taking turns in each; `runs` is split between them
+
+    def runs_in_round(self, r: int) -> int:
+        """Round r's share of `runs` (the shares add up to `runs`; every round has at least one)."""
+        rounds = max(1, min(self.rounds, self.runs))
+        return self.runs // rounds + (1 if r < self.runs % rounds else 0)
 
 
 def _models_in(folder: Path) -> list[Path]:
@@ -172,12 +184,16 @@ def _row(path: Path, name: str, tta: str = "none") -> dict:
 
 
 def bench_artifact(path: Path, prepared, labels, classes, config: BenchConfig, workdir: Path, name: str,
-                   tta: str = "none") -> dict:
+                   tta: str = "none", slot: int = 0) -> dict:
+    """Round 1 of one artifact: accuracy, throughput, memory and the first latency samples (`slot`: a
+    number of its own among the rows, naming its files in `workdir`)."""
     row = _row(path, name, tta)
     inputs, class_map, kind = prepared
     np.save(workdir / "inputs.npy", inputs)
+    first_face = workdir / f"first_face_{slot}.npy"  # what the later latency rounds feed it
+    np.save(first_face, inputs[:1])
     job = {"artifact": str(path), "inputs": str(workdir / "inputs.npy"), "threads": config.threads,
-           "runs": config.runs, "warmup": config.warmup, "batch_size": config.batch_size,
+           "runs": config.runs_in_round(0), "warmup": config.warmup, "batch_size": config.batch_size,
            "throughput_batches": list(config.throughput_batches), "timeout_s": config.timeout_s, "tta": tta}
     result = _run_worker(job, workdir)
     if "error" in result:
@@ -192,8 +208,27 @@ def bench_artifact(path: Path, prepared, labels, classes, config: BenchConfig, w
     other = predicted < 0  # an external model's class that we do not have: always wrong
     names = list(classes) + (["(other)"] if other.any() else [])
     metrics = classification_metrics(labels, np.where(other, len(classes), predicted), names)
-    return {**row, "kind": kind, "status": "ok", **result,
+    return {**row, "kind": kind, "status": "ok", **result, "job": {**job, "inputs": str(first_face)},
             **{k: metrics[k] for k in ("n", "accuracy", "macro_f1", "per_class_recall", "confusion_matrix")}}
+
+
+def more_latency_rounds(rows: list[dict], config: BenchConfig, workdir: Path) -> None:
+    """Rounds 2..R: each measured row's artifact again, in turn, latency only; then the statistics."""
+    measured = [row for row in rows if row["status"] == "ok"]
+    for r in range(1, max(1, min(config.rounds, config.runs))):
+        for row in [row for row in measured if row["status"] == "ok"]:
+            job = {**row["job"], "runs": config.runs_in_round(r), "latency_only": True}
+            result = _run_worker(job, workdir)
+            if "error" in result:
+                row.update(status="failed", error=f"latency round {r + 1}: {result['error']}")
+                continue
+            for n, samples in result["latency_samples"].items():
+                row["latency_samples"][n] += samples
+    for row in rows:
+        row.pop("job", None)
+        samples = row.pop("latency_samples", None)
+        if row["status"] == "ok":
+            row["latency"] = {n: latency_stats(s) for n, s in samples.items()}
 
 
 def run_bench(config: BenchConfig) -> dict:
@@ -217,12 +252,17 @@ def run_bench(config: BenchConfig) -> dict:
                 note(f"  {name}: failed, {inputs}")
                 continue
             for tta in config.tta:
-                row = bench_artifact(path, inputs, test.labels, dataset.classes, config, Path(tmp), name, tta)
+                row = bench_artifact(path, inputs, test.labels, dataset.classes, config, Path(tmp), name, tta,
+                                     slot=len(rows))
                 rows.append(row)
                 done = f"accuracy {row['accuracy']:.2%}" if row["status"] == "ok" else row.get("error", "")
                 note(f"  {row['name']}: {row['status']}, {done}")
+        if config.rounds > 1 and any(row["status"] == "ok" for row in rows):
+            note(f"latency: {config.rounds - 1} more round(s), the artifacts taking turns")
+        more_latency_rounds(rows, config, Path(tmp))
     from edgefer.train.run_dir import package_versions
 
     return {"data": dataset.report.source, "split": config.split, "n": len(test), "classes": list(dataset.classes),
-            "threads": config.threads, "runs": config.runs, "tta": config.tta, "warmup": config.warmup, "machine": machine_info(),
+            "threads": config.threads, "runs": config.runs, "rounds": max(1, min(config.rounds, config.runs)),
+            "tta": config.tta, "warmup": config.warmup, "machine": machine_info(),
             "versions": package_versions(), "artifacts": rows}

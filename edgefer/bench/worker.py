@@ -1,5 +1,8 @@
 """One artifact, measured in a process of its own: accuracy pass, batch-1 latency, throughput, memory.
 
+Latency comes back as raw samples: `edgefer.bench.run` times it in rounds (a worker per artifact per round,
+the later ones latency-only) and computes the statistics over all of them.
+
 A process per artifact keeps runtimes apart (importing TensorFlow breaks tflite-runtime's
 interpreter in the same process) and makes the peak RSS that of this runtime alone.
 Invoked by `edgefer.bench.run` as `python -m edgefer.bench.worker JOB.json RESULT.json`.
@@ -53,24 +56,34 @@ def throughput(runner, inputs: np.ndarray, batch_sizes) -> dict:
     return best
 
 
+def time_threads(job: dict, inputs: np.ndarray) -> dict[str, list[int]]:
+    """Batch-1 latency samples (ns) per thread count, each count on its own interpreter/session."""
+    from edgefer.export.runners import open_runner, with_tta_runner
+
+    samples = {}
+    for n in job["threads"]:
+        timed = with_tta_runner(open_runner(Path(job["artifact"]), n), job.get("tta", "none"))
+        samples[str(n)] = time_single(timed, inputs[:1], job["runs"], job["warmup"])
+    return samples
+
+
 def run_job(job: dict) -> dict:
+    """The whole measurement, or with job["latency_only"] only the latency samples of one more round."""
     from edgefer.export.runners import open_runner, with_tta_runner
     from edgefer.predict.runtime import runtime_version
 
     baseline = _rss_mb()
     inputs = np.load(job["inputs"], allow_pickle=False)
+    if job.get("latency_only"):
+        return {"latency_samples": time_threads(job, inputs)}
     threads = job["threads"]
     start = time.perf_counter()
-    tta = job.get("tta", "none")
-    runner = with_tta_runner(open_runner(Path(job["artifact"]), max(threads)), tta)
+    runner = with_tta_runner(open_runner(Path(job["artifact"]), max(threads)), job.get("tta", "none"))
     load_seconds = time.perf_counter() - start
     start = time.perf_counter()
     probs = runner.predict(inputs, batch_size=job["batch_size"])
     accuracy_seconds = time.perf_counter() - start
-    latency = {}
-    for n in threads:
-        timed = with_tta_runner(open_runner(Path(job["artifact"]), n), tta)
-        latency[str(n)] = latency_stats(time_single(timed, inputs[:1], job["runs"], job["warmup"]))
+    samples = time_threads(job, inputs)
     best = throughput(runner, inputs, job["throughput_batches"])
     runtime = runner.runtime
     return {
@@ -80,7 +93,7 @@ def run_job(job: dict) -> dict:
         "accuracy_pass_seconds": accuracy_seconds,
         "predictions": probs.argmax(axis=1).tolist(),
         "outputs": int(probs.shape[1]),
-        "latency": latency,
+        "latency_samples": samples,
         "throughput": best,
         "peak_rss_mb": _rss_mb(),
         "baseline_rss_mb": baseline,

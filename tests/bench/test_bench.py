@@ -180,3 +180,35 @@ def test_same_file_names_in_same_named_folders_take_as_many_folders_as_needed(tm
     paths = [tmp_path / "plain" / "export" / "model_int8.tflite", tmp_path / "kd" / "export" / "model_int8.tflite",
              tmp_path / "kd" / "export" / "model.onnx"]
     assert display_names(paths) == ["plain/export/model_int8.tflite", "kd/export/model_int8.tflite", "model.onnx"]
+
+
+def test_runs_are_split_between_rounds_and_add_up():
+    from edgefer.bench.run import BenchConfig
+
+    assert [BenchConfig(paths=[], runs=10, rounds=3).runs_in_round(r) for r in range(3)] == [4, 3, 3]
+    assert [BenchConfig(paths=[], runs=2, rounds=3).runs_in_round(r) for r in range(2)] == [1, 1]  # 2 rounds at most
+    assert BenchConfig(paths=[], runs=7, rounds=1).runs_in_round(0) == 7
+
+
+def test_latency_rounds_take_turns_and_pool_every_run(exported, test_faces, tmp_path, monkeypatch):
+    """Round 1 measures each artifact in full, rounds 2..R time latency only, the artifacts taking turns."""
+    import edgefer.bench.run as bench_run
+
+    calls, real = [], bench_run._run_worker
+
+    def spy(job, workdir):
+        calls.append((job["artifact"].rsplit("/", 1)[-1], bool(job.get("latency_only")), job["runs"]))
+        return real(job, workdir)
+
+    monkeypatch.setattr(bench_run, "_run_worker", spy)
+    folder, _ = exported
+    result = runner.invoke(app, ["bench", str(folder / "model_int8.tflite"), str(folder / "model_fp16.tflite"),
+                                 "--data", str(test_faces), "--out", str(tmp_path), "--runs", "10", "--warmup", "1",
+                                 "--threads", "1", "--rounds", "3"])
+    assert result.exit_code == 0, result.output
+    a, b = "model_int8.tflite", "model_fp16.tflite"
+    assert calls == [(a, False, 4), (b, False, 4), (a, True, 3), (b, True, 3), (a, True, 3), (b, True, 3)]
+    report = json.loads((tmp_path / "bench.json").read_text())
+    assert report["rounds"] == 3 and "in 3 round(s)" in (tmp_path / "bench.md").read_text()
+    for row in report["artifacts"]:
+        assert row["latency"]["1"]["runs"] == 10 and "latency_samples" not in row and "job" not in row
