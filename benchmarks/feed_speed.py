@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -74,21 +73,15 @@ def main() -> None:
     if args.one:
         print(f"{seconds_per_step(args.one, args.alpha, args.img_size, args.steps, args.batch_size):.3f}")
         return
+    from edgefer.bench.run import machine_info
+
     print(f"MobileNetV2 a{args.alpha:g} at {args.img_size} px, batch {args.batch_size}, {args.steps} steps, "
-          f"backend {os.environ.get('KERAS_BACKEND', 'tensorflow')}, {os.cpu_count()} CPUs, {cpu_name()}")
+          f"backend {os.environ.get('KERAS_BACKEND', 'tensorflow')}, {os.cpu_count()} CPUs, {machine_info()['cpu']}")
     for way in args.ways:
         cmd = [sys.executable, __file__, "--one", way, "--alpha", str(args.alpha), "--img-size", str(args.img_size),
                "--steps", str(args.steps), "--batch-size", str(args.batch_size)]
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.split()
         print(f"{way:9s} {float(out[-1]):.3f} s/step", flush=True)
-
-
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or platform.machine()
 
 
 if __name__ == "__main__":

@@ -55,10 +55,14 @@ class BenchConfig:
     tta: list[str] = field(default_factory=lambda: ["none"])  # a row per artifact and mode
     rounds: int = 3  # latency rounds, the artifacts taking turns in each; `runs` is split between them
 
+    @property
+    def latency_rounds(self) -> int:
+        """The rounds actually run: at most one per timed run."""
+        return max(1, min(self.rounds, self.runs))
+
     def runs_in_round(self, r: int) -> int:
         """Round r's share of `runs` (the shares add up to `runs`; every round has at least one)."""
-        rounds = max(1, min(self.rounds, self.runs))
-        return self.runs // rounds + (1 if r < self.runs % rounds else 0)
+        return self.runs // self.latency_rounds + (1 if r < self.runs % self.latency_rounds else 0)
 
 
 def _models_in(folder: Path) -> list[Path]:
@@ -214,9 +218,8 @@ def bench_artifact(path: Path, prepared, labels, classes, config: BenchConfig, w
 
 def more_latency_rounds(rows: list[dict], config: BenchConfig, workdir: Path) -> None:
     """Rounds 2..R: each measured row's artifact again, in turn, latency only; then the statistics."""
-    measured = [row for row in rows if row["status"] == "ok"]
-    for r in range(1, max(1, min(config.rounds, config.runs))):
-        for row in [row for row in measured if row["status"] == "ok"]:
+    for r in range(1, config.latency_rounds):
+        for row in [row for row in rows if row["status"] == "ok"]:  # a row failing a round drops out
             job = {**row["job"], "runs": config.runs_in_round(r), "latency_only": True}
             result = _run_worker(job, workdir)
             if "error" in result:
@@ -257,12 +260,12 @@ def run_bench(config: BenchConfig) -> dict:
                 rows.append(row)
                 done = f"accuracy {row['accuracy']:.2%}" if row["status"] == "ok" else row.get("error", "")
                 note(f"  {row['name']}: {row['status']}, {done}")
-        if config.rounds > 1 and any(row["status"] == "ok" for row in rows):
-            note(f"latency: {config.rounds - 1} more round(s), the artifacts taking turns")
+        if config.latency_rounds > 1 and any(row["status"] == "ok" for row in rows):
+            note(f"latency: {config.latency_rounds - 1} more round(s), the artifacts taking turns")
         more_latency_rounds(rows, config, Path(tmp))
     from edgefer.train.run_dir import package_versions
 
     return {"data": dataset.report.source, "split": config.split, "n": len(test), "classes": list(dataset.classes),
-            "threads": config.threads, "runs": config.runs, "rounds": max(1, min(config.rounds, config.runs)),
+            "threads": config.threads, "runs": config.runs, "rounds": config.latency_rounds,
             "tta": config.tta, "warmup": config.warmup, "machine": machine_info(),
             "versions": package_versions(), "artifacts": rows}
