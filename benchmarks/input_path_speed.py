@@ -102,12 +102,13 @@ def main() -> None:
     parser.add_argument("--val-fraction", type=float, default=0.1)
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from edgefer.bench.run import machine_info
     from edgefer.data.loading import load_dataset
     from edgefer.data.splits import split_dataset
 
     train = split_dataset(load_dataset(args.data), val_fraction=args.val_fraction, seed=0).train
     labels = np.eye(7, dtype=np.float32)[train.labels]
-    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    cpu = machine_info()["cpu"]
     flags = open("/proc/cpuinfo").read()
     kind = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
     print(f"{len(train):,} training faces, batch {args.batch_size}, {os.cpu_count()} CPUs ({cpu}, {kind})")
