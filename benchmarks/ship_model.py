@@ -1,11 +1,13 @@
-"""Make an exported int8 model the default shipped inside edgefer, with a model card from a real bench.
+"""Ship an exported int8 model inside edgefer as a packaged model, with a model card from a real bench.
 
-    python benchmarks/ship_model.py EXPORT_DIR/model_int8.tflite --bench BENCH_DIR/bench.json [--note TEXT]
+    python benchmarks/ship_model.py EXPORT_DIR/model_int8.tflite --bench BENCH_DIR/bench.json \
+        [--name default|fast] [--note TEXT] [--tradeoff TEXT]
 
-Copies the artifact to edgefer/assets/default_model.tflite and writes edgefer/assets/default_model.json:
-where the model came from (its embedded metadata: backbone, size, weights, run) and what `edgefer bench`
-measured for that same file on the real test split (accuracy, macro-F1, latency, the machine).
-tests/test_realdata.py re-runs the bench and checks the accuracy against this card.
+Copies the artifact to edgefer/assets/<NAME>_model.tflite (`edgefer predict --model NAME`; "default" is used when
+no model is given) and writes its card edgefer/assets/<NAME>_model.json: where the model came from (its embedded
+metadata: backbone, size, weights, run), what `edgefer bench` measured for that same file on the real test split
+(accuracy, macro-F1, latency, the machine) and, in words, the trade-off it makes (`edgefer models` shows it).
+tests/test_realdata.py re-runs the bench on every packaged model and checks the accuracy against its card.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import json
 import shutil
 from pathlib import Path
 
-from edgefer.predictor import DEFAULT_MODEL_FILE, read_model_meta
+from edgefer.fileio import atomic_path
+from edgefer.predictor import PACKAGED_MODELS, read_model_meta
 
 ASSETS = Path(__file__).resolve().parents[1] / "edgefer" / "assets"
 
@@ -25,7 +28,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", type=Path)
     parser.add_argument("--bench", type=Path, required=True, help="bench.json of a run that included MODEL")
+    parser.add_argument("--name", choices=sorted(PACKAGED_MODELS), default="default", help="which packaged model")
     parser.add_argument("--note", default="", help="how the model was trained, in words (goes into the card)")
+    parser.add_argument("--tradeoff", default="", help="what it gives up for what, against the other packaged models")
     args = parser.parse_args()
     report = json.loads(args.bench.read_text())
     digest = hashlib.sha256(args.model.read_bytes()).hexdigest()
@@ -34,20 +39,25 @@ def main() -> None:
         raise SystemExit(f"{args.bench} has no successful row for {args.model}")
     meta = read_model_meta(args.model) or {}
     card = {
-        "file": DEFAULT_MODEL_FILE,
+        "file": PACKAGED_MODELS[args.name],
         "sha256": digest,
         "model": meta.get("model"), "alpha": meta.get("alpha", 1.0), "img_size": meta.get("img_size"),
         "format": meta.get("format"),
         "weights": meta.get("weights"), "run": meta.get("run"), "classes": meta.get("classes"),
         "training": args.note,
+        "tradeoff": args.tradeoff,
         "bench": {"data": report["data"], "split": report["split"], "n": report["n"],
                   "accuracy": row["accuracy"], "macro_f1": row["macro_f1"],
                   "latency_p50_ms": {t: v["p50_ms"] for t, v in row["latency"].items()},
                   "runtime": row.get("runtime"), "machine": report["machine"]},
     }
-    shutil.copyfile(args.model, ASSETS / DEFAULT_MODEL_FILE)
-    (ASSETS / "default_model.json").write_text(json.dumps(card, indent=1) + "\n")
-    print(f"shipped {args.model} as {ASSETS / DEFAULT_MODEL_FILE}: {row['accuracy']:.2%} on {report['split']} "
+    target = ASSETS / PACKAGED_MODELS[args.name]
+    if not (target.exists() and target.samefile(args.model)):  # the shipped file itself: only its card is rewritten
+        with atomic_path(target) as tmp:
+            shutil.copyfile(args.model, tmp)
+    with atomic_path(target.with_suffix(".json")) as tmp:
+        tmp.write_text(json.dumps(card, indent=1) + "\n")
+    print(f"shipped {args.model} as {target}: {row['accuracy']:.2%} on {report['split']} "
           f"(n={report['n']:,})")
 
 

@@ -411,6 +411,7 @@ def predict_command(
     detector: str = typer.Option("blazeface", "--detector", help="blazeface (shipped, TFLite) or haar (needs OpenCV 4.x)."),
     min_score: float = typer.Option(0.5, "--min-score", min=0.0, max=1.0, help="Face detector confidence threshold."),
     tta: str = typer.Option("none", "--tta", help="Test-time augmentation: none, or flip (average with the mirrored face: more accurate, twice the work)."),
+    model_name: Optional[str] = typer.Option(None, "--model", help="A packaged model: default (the most accurate) or fast (the fastest; see `edgefer models`), or a .tflite path."),
 ) -> None:
     """Facial expression of face images, of every face in photos (--detect), or live from a camera.
 
@@ -419,7 +420,7 @@ def predict_command(
     from edgefer.predict.run import PredictOptions, camera_loop, expand_images, predict_images, split_model_and_images
     from edgefer.predictor import EmotionPredictor
 
-    model, images = split_model_and_images(paths or [])
+    model, images = split_model_and_images(paths or [], model_name)
     if camera is None and not images:
         raise PredictorError("no images given; usage: edgefer predict [MODEL.tflite] IMAGE... (or --camera 0)")
     options = PredictOptions(detect=detect or camera is not None, as_json=as_json, threads=threads, detector=detector,
@@ -431,6 +432,31 @@ def predict_command(
         return
     if predict_images(predictor, expand_images([Path(p) for p in images]), options, emit):
         raise typer.Exit(2)
+
+
+@app.command("models")
+@user_errors
+def models_command() -> None:
+    """The models shipped inside edgefer (use one with `edgefer predict --model NAME`): accuracy, speed, trade-off.
+
+    Figures come from each model's card (NAME_model.json beside it), written from a real `edgefer bench` run on the
+    FER2013 PublicTest faces; latency depends on the CPU, so compare models within one bench run on yours.
+    """
+    from edgefer.predict.packaged import packaged_models
+
+    table = Table(title="packaged models: PublicTest accuracy, p50 latency at batch 1 on 1 thread")
+    for column in ("name", "model", "MB", "accuracy", "p50 ms"):
+        table.add_column(column, no_wrap=True)
+    models = packaged_models()
+    for model in models:
+        accuracy, latency = model.accuracy, model.latency_ms()
+        table.add_row(model.name, model.architecture, f"{model.path.stat().st_size / 1e6:.2f}",
+                      f"{accuracy:.2%}" if accuracy is not None else "?", f"{latency:.2f}" if latency else "?")
+    out.print(table)
+    for model in models:
+        out.print(f"[bold]{model.name}[/] (measured on {model.machine}): "
+                  f"{model.card.get('tradeoff') or 'no trade-off recorded'}", highlight=False)
+    out.print("Use one with `edgefer predict --model NAME IMAGE...`; `default` is used when no model is given.")
 
 
 @app.command("pipeline")

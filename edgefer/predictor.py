@@ -29,6 +29,9 @@ import numpy as np
 FER2013_CLASSES = ("Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral")
 BLAZEFACE_FILE = "face_detection_short_range.tflite"
 DEFAULT_MODEL_FILE = "default_model.tflite"
+# Models shipped inside the package, by name (`edgefer predict --model NAME`, `EmotionPredictor("fast")`);
+# each file has a card NAME_model.json beside it (benchmarks/ship_model.py writes both; `edgefer models` lists them).
+PACKAGED_MODELS = {"default": DEFAULT_MODEL_FILE, "fast": "fast_model.tflite"}
 # Image files edgefer reads (Pillow decodes them all): photos for predict, faces in the Kaggle folder layout.
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff")
 # Test-time augmentation: "flip" averages the probabilities of the face and its mirror image
@@ -375,7 +378,7 @@ class EmotionPredictor:
 
     def __init__(self, model_path=None, num_threads: int | None = None, labels=None, normalize: str | None = None,
                  detector: str = "blazeface", margin: float = 0.1, runtime: str | None = None, tta: str = "none"):
-        self.model_path = Path(model_path) if model_path is not None else default_model_path()
+        self.model_path = resolve_model_path(model_path)
         self.interpreter, self.runtime = _open_tflite(self.model_path, num_threads, runtime)
         self.num_threads = num_threads
         self._read_tensors()
@@ -493,12 +496,30 @@ def with_tta(run, batch: np.ndarray, tta: str = "none") -> np.ndarray:
     return (both[:n] + both[n:]) / 2
 
 
-def default_model_path() -> Path:
-    """The model shipped inside the edgefer package, or one named default_model.tflite beside this file."""
-    for candidate in (_HERE / "assets" / DEFAULT_MODEL_FILE, _HERE / DEFAULT_MODEL_FILE):
+def packaged_model_path(name: str = "default") -> Path:
+    """A model shipped inside the edgefer package by name (PACKAGED_MODELS), or its file beside this one."""
+    if name not in PACKAGED_MODELS:
+        raise PredictorError(f"no packaged model named {name!r}; expected one of {', '.join(PACKAGED_MODELS)} "
+                             f"or the path of a .tflite file")
+    file = PACKAGED_MODELS[name]
+    for candidate in (_HERE / "assets" / file, _HERE / file):
         if candidate.is_file():
             return candidate
-    raise PredictorError(f"no model given and no {DEFAULT_MODEL_FILE} beside {_HERE}; pass the .tflite path")
+    raise PredictorError(f"no model given and no {file} beside {_HERE}; pass the .tflite path")
+
+
+def resolve_model_path(model=None) -> Path:
+    """None -> the packaged default; a packaged model's name ("fast") -> its file; anything else is a path."""
+    if model is None:
+        return default_model_path()
+    if isinstance(model, str) and model in PACKAGED_MODELS and not Path(model).exists():
+        return packaged_model_path(model)
+    return Path(model)
+
+
+def default_model_path() -> Path:
+    """The model used when none is given: the packaged "default"."""
+    return packaged_model_path("default")
 
 
 # ---------------------------------------------------------------------------------------------------

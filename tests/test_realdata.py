@@ -49,21 +49,22 @@ def test_training_follows_the_ferplus_class_list(real_data, tmp_path):
     assert len(result.metrics["test"]["per_class_recall"]) == 8
 
 
-def test_shipped_model_reproduces_its_card(real_data, tmp_path):
-    """`edgefer bench` on the shipped default model gives the accuracy recorded in its card (and RESULTS.md)."""
+@pytest.mark.parametrize("name", ["default", "fast"])
+def test_shipped_model_reproduces_its_card(name, real_data, tmp_path):
+    """`edgefer bench` on each packaged model gives the accuracy recorded in its card (and RESULTS.md)."""
     import hashlib
     import json
 
     from typer.testing import CliRunner
 
     from edgefer.cli import app
-    from edgefer.predictor import default_model_path
+    from edgefer.predictor import packaged_model_path
 
-    model = default_model_path()
-    card = json.loads((model.parent / "default_model.json").read_text())
+    model = packaged_model_path(name)
+    card = json.loads(model.with_suffix(".json").read_text())
     assert hashlib.sha256(model.read_bytes()).hexdigest() == card["sha256"]
     result = CliRunner().invoke(app, ["bench", str(model), "--data", str(real_data), "--runs", "5", "--warmup", "1",
-                                      "--threads", "1", "--out", str(tmp_path)])
+                                      "--threads", "1", "--rounds", "1", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     row = json.loads((tmp_path / "bench.json").read_text())["artifacts"][0]
     assert row["n"] == card["bench"]["n"] == 3589

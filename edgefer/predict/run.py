@@ -12,7 +12,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgefer.predictor import IMAGE_SUFFIXES, EmotionPredictor, Prediction, PredictorError, default_model_path, to_array
+from edgefer.predictor import (
+    IMAGE_SUFFIXES,
+    PACKAGED_MODELS,
+    EmotionPredictor,
+    Prediction,
+    PredictorError,
+    resolve_model_path,
+    to_array,
+)
 
 OTHER_MODELS = {".onnx", ".keras", ".h5"}
 
@@ -27,15 +35,22 @@ class PredictOptions:
     min_score: float = 0.5
 
 
-def split_model_and_images(paths: list[str]) -> tuple[Path, list[Path]]:
-    """MODEL is optional: a first argument ending in .tflite is the model, else the shipped default is used."""
+def split_model_and_images(paths: list[str], model: str | None = None) -> tuple[Path, list[Path]]:
+    """MODEL is optional: a first argument ending in .tflite, or --model (a packaged name or a .tflite path);
+    without either the packaged default is used."""
     paths = [Path(p) for p in paths]
     if paths and paths[0].suffix.lower() in OTHER_MODELS:
         raise PredictorError(f"{paths[0]}: predict runs TFLite models (what devices run); "
                              f"make one with `edgefer export RUN`")
-    if paths and paths[0].suffix.lower() == ".tflite":
-        return paths[0], paths[1:]
-    return default_model_path(), paths
+    positional = paths[0] if paths and paths[0].suffix.lower() == ".tflite" else None
+    if positional is not None and model is not None:
+        raise PredictorError(f"two models given: {positional} and --model {model}; give one")
+    if positional is not None:
+        return positional, paths[1:]
+    if model is not None and model not in PACKAGED_MODELS and Path(model).suffix.lower() != ".tflite":
+        raise PredictorError(f"--model {model}: expected a packaged model ({', '.join(PACKAGED_MODELS)}) "
+                             f"or a .tflite file")
+    return resolve_model_path(model), paths
 
 
 def expand_images(paths: list[Path]) -> list[Path]:

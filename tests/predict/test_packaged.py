@@ -1,0 +1,75 @@
+"""Packaged models: `edgefer predict --model NAME`, `EmotionPredictor("fast")` and `edgefer models`."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from edgefer.cli import app
+from edgefer.data.sample import SAMPLE_PATH
+from edgefer.predict.packaged import packaged_models
+from edgefer.predictor import PACKAGED_MODELS, EmotionPredictor, PredictorError
+
+CLASSES = ["Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral"]
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def sample_test_faces():
+    data = np.load(SAMPLE_PATH, allow_pickle=False)
+    test = data["usage"] == "PublicTest"
+    return data["images"][test].reshape(-1, 48, 48), data["labels"][test]
+
+
+@pytest.mark.parametrize("name", PACKAGED_MODELS)
+def test_every_packaged_model_is_shipped_and_beats_chance(name, sample_test_faces):
+    faces, labels = sample_test_faces
+    predictor = EmotionPredictor(name, num_threads=1)
+    assert predictor.model_path.name == PACKAGED_MODELS[name] and predictor.classes == CLASSES
+    predicted = np.array([CLASSES.index(r.label) for r in predictor.predict_batch(list(faces))])
+    # 140 real PublicTest faces, 20 per class: chance is 14%; the fast model scores about 29%, the default about 59%.
+    assert (predicted == labels).mean() > 0.2
+
+
+@pytest.mark.parametrize("name", PACKAGED_MODELS)
+def test_predict_takes_a_packaged_model_by_name(name, sample_test_faces, tmp_path):
+    Image.fromarray(sample_test_faces[0][0]).save(tmp_path / "face.png")
+    result = runner.invoke(app, ["predict", "--model", name, str(tmp_path / "face.png"), "--json"])
+    assert result.exit_code == 0, result.output
+    (face,) = json.loads(result.stdout[result.stdout.index("["):])[0]["faces"]
+    assert face["label"] in CLASSES
+
+
+def test_models_lists_each_packaged_model_with_its_card_figures():
+    result = runner.invoke(app, ["models"])
+    assert result.exit_code == 0, result.output
+    shipped = packaged_models()
+    assert [m.name for m in shipped] == list(PACKAGED_MODELS)
+    for model in shipped:
+        row = next(line for line in result.stdout.splitlines() if f" {model.name} " in line)
+        assert f"{model.accuracy:.2%}" in row and f"{model.latency_ms():.2f}" in row
+        assert model.card["tradeoff"], f"{model.name}'s card does not say what trade-off it makes"
+        assert f"{model.name} (measured on {model.machine}): {model.card['tradeoff'][:30]}" in " ".join(
+            result.stdout.split())
+    default, fast = (next(m for m in shipped if m.name == n) for n in ("default", "fast"))
+    # The names promise something: the default is the more accurate, "fast" the faster one (same bench machine).
+    assert default.accuracy > fast.accuracy
+    assert default.machine == fast.machine and fast.latency_ms() < default.latency_ms()
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--model", "tiny", "face.png"], "expected a packaged model (default, fast) or a .tflite file"),
+    (["model.tflite", "--model", "fast", "face.png"], "two models given"),
+])
+def test_predict_model_choice_errors(arguments, message):
+    result = runner.invoke(app, ["predict", *arguments])
+    assert result.exit_code == 2 and message in result.output, result.output
+
+
+def test_unknown_packaged_name_in_the_library():
+    from edgefer.predictor import packaged_model_path
+
+    with pytest.raises(PredictorError, match="no packaged model named 'tiny'"):
+        packaged_model_path("tiny")
