@@ -41,8 +41,10 @@ def test_training_follows_the_ferplus_class_list(real_data, tmp_path):
     from edgefer.train.config import TrainConfig
     from edgefer.train.training import train
 
+    # Simple mode (frozen base, head on cached features): the class list is what is checked, and only the head's
+    # variables are traced and trained (36 s against 116 s with the scratch recipe, both beside a training).
     config = TrainConfig(labels="ferplus", ferplus=str(real_data / "fer2013new.csv.gz"), epochs=1, img_size=32,
-                         weights="none", out=str(tmp_path / "runs"))
+                         weights="none", recipe="finetune", mode="simple", out=str(tmp_path / "runs"))
     result = train(config)
     run = json.loads((result.run_dir / "run.json").read_text())
     assert run["classes"][-1] == "Contempt" and len(run["classes"]) == 8 and run["label_source"] == "ferplus"
