@@ -65,12 +65,14 @@ def test_on_a_toy_problem_a_distilled_student_matches_the_teacher_better():
     assert distances["soft"] < 0.5 * distances["hard"], distances
 
 
-def test_train_with_a_teacher_records_it_and_runs_end_to_end(trained_run, tmp_path):
+def test_train_with_a_teacher_records_it_and_runs_end_to_end(trained_run, exported, tmp_path):
+    """The exported fp32 teacher: a Keras teacher's own conversion is checked in the cached-twin test below."""
     data = json.loads((trained_run / "run.json").read_text())["config"]["data"]
+    teacher = exported[0] / exported[1]["fp32"].file
     result = train(TrainConfig(weights="none", img_size=32, epochs=2, batch_size=64, data=data, alpha=0.35,
-                               teacher=str(trained_run), out=str(tmp_path / "runs")))
+                               teacher=str(teacher), out=str(tmp_path / "runs")))
     run = json.loads((result.run_dir / "run.json").read_text())
-    assert run["complete"] and run["config"]["teacher"] == str(trained_run)
+    assert run["complete"] and run["config"]["teacher"] == str(teacher)
     assert run["config"]["kd_temperature"] == 4.0 and run["config"]["kd_weight"] == 0.7
     history = (result.run_dir / "history.csv").read_text().splitlines()
     assert "teacher_seconds" in history[0] and len(history) == 3
