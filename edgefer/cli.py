@@ -400,8 +400,8 @@ def bench_command(
 @app.command("predict")
 @user_errors
 def predict_command(
-    paths: list[str] = typer.Argument(None, help="[MODEL.tflite] IMAGE...: the model is optional (default: the one "
-                                      "shipped with edgefer); images are files or folders of images.", show_default=False),
+    paths: list[str] = typer.Argument(None, help="[MODEL.tflite] IMAGE...: the model is optional (default: the "
+                                      "packaged default model, or the one --model names); images are files or folders of images.", show_default=False),
     detect: bool = typer.Option(False, "--detect", help="Find faces in full photos first (BlazeFace); a line per face."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of lines."),
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help="TFLite interpreter threads."),
