@@ -89,6 +89,8 @@ def label_row(placed: list[tuple[float, float]], x: float, y: float) -> int:
 
 
 def plot_accuracy_latency(report: dict, path: Path) -> None:
+    from matplotlib.ticker import FuncFormatter
+
     from edgefer.plotting import pyplot, save_figure
 
     plt = pyplot()
@@ -114,6 +116,9 @@ def plot_accuracy_latency(report: dict, path: Path) -> None:
     if placed:  # room on the right for the labels of the slowest points (log axis)
         ax.set_xlim(min(x for x, _ in placed) / 1.15, max(x for x, _ in placed) * 1.9)
     ax.set_xscale("log")
+    plain = FuncFormatter(lambda value, _: f"{value:g}")  # 0.9, 2, 3 rather than 9x10^-1, 2x10^0
+    ax.xaxis.set_major_formatter(plain)
+    ax.xaxis.set_minor_formatter(plain)
     ax.set_xlabel(f"latency, batch 1, {thread} thread(s), median ms (log scale)")
     ax.set_ylabel(f"accuracy on {report['split']} (%), n={report['n']:,}")
     ax.set_title("accuracy vs latency (marker area ~ file size)")
