@@ -19,6 +19,7 @@ import shutil
 from pathlib import Path
 
 from edgefer.fileio import atomic_path
+from edgefer.predict.packaged import card_path
 from edgefer.predictor import PACKAGED_MODELS, read_model_meta
 
 ASSETS = Path(__file__).resolve().parents[1] / "edgefer" / "assets"
@@ -55,7 +56,7 @@ def main() -> None:
     if not (target.exists() and target.samefile(args.model)):  # the shipped file itself: only its card is rewritten
         with atomic_path(target) as tmp:
             shutil.copyfile(args.model, tmp)
-    with atomic_path(target.with_suffix(".json")) as tmp:
+    with atomic_path(card_path(target)) as tmp:
         tmp.write_text(json.dumps(card, indent=1) + "\n")
     print(f"shipped {args.model} as {target}: {row['accuracy']:.2%} on {report['split']} "
           f"(n={report['n']:,})")

@@ -505,7 +505,8 @@ def packaged_model_path(name: str = "default") -> Path:
     for candidate in (_HERE / "assets" / file, _HERE / file):
         if candidate.is_file():
             return candidate
-    raise PredictorError(f"no model given and no {file} beside {_HERE}; pass the .tflite path")
+    raise PredictorError(f"packaged model {name!r}: no {file} in {_HERE / 'assets'} or beside {_HERE}; "
+                         f"pass the .tflite path")
 
 
 def resolve_model_path(model=None) -> Path:

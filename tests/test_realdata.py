@@ -5,6 +5,7 @@ import pytest
 
 from edgefer import load_dataset, split_dataset
 from edgefer.data.stats import dataset_stats
+from edgefer.predictor import PACKAGED_MODELS
 
 pytestmark = pytest.mark.realdata
 
@@ -51,7 +52,7 @@ def test_training_follows_the_ferplus_class_list(real_data, tmp_path):
     assert len(result.metrics["test"]["per_class_recall"]) == 8
 
 
-@pytest.mark.parametrize("name", ["default", "fast"])
+@pytest.mark.parametrize("name", PACKAGED_MODELS)
 def test_shipped_model_reproduces_its_card(name, real_data, tmp_path):
     """`edgefer bench` on each packaged model gives the accuracy recorded in its card (and RESULTS.md)."""
     import hashlib
@@ -60,10 +61,11 @@ def test_shipped_model_reproduces_its_card(name, real_data, tmp_path):
     from typer.testing import CliRunner
 
     from edgefer.cli import app
+    from edgefer.predict.packaged import card_path
     from edgefer.predictor import packaged_model_path
 
     model = packaged_model_path(name)
-    card = json.loads(model.with_suffix(".json").read_text())
+    card = json.loads(card_path(model).read_text())
     assert hashlib.sha256(model.read_bytes()).hexdigest() == card["sha256"]
     result = CliRunner().invoke(app, ["bench", str(model), "--data", str(real_data), "--runs", "5", "--warmup", "1",
                                       "--threads", "1", "--rounds", "1", "--out", str(tmp_path)])
