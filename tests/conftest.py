@@ -103,3 +103,24 @@ def exported(trained_run, tmp_path_factory):
     return folder, {r.format: r for r in results}
 
 
+
+
+def _shared_fixture_group(item) -> str | None:
+    """The xdist group of a test that uses one of this suite's costly shared fixtures: "session" for a
+    session-scoped one (the trained and exported model, built once), else its module for a module-scoped one."""
+    scopes = {defs[-1].scope for name, defs in item._fixtureinfo.name2fixturedefs.items()
+              if defs and defs[-1].baseid.startswith("tests") and name != "isolated_cache"}
+    if "session" in scopes:
+        return "session"
+    if "module" in scopes:
+        return item.module.__name__
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    """With `pytest -n 2 --dist loadgroup` (the README's command), the tests that share a costly fixture run on
+    one worker, so each such fixture is built once, not once per worker; the other tests spread over both."""
+    for item in items:
+        group = _shared_fixture_group(item)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
