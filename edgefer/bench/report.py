@@ -69,10 +69,17 @@ def table(report: dict) -> Table:
     return t
 
 
+def _extensions(machine: dict) -> str:
+    """" (avx2, avx512f)": the CPU's vector extensions, which latency depends on; "" for reports written before."""
+    found = machine.get("vector_extensions")
+    return f" ({', '.join(found) or 'no AVX2/AVX-512/NEON'})" if found is not None else ""
+
+
 def markdown(report: dict) -> str:
     columns = [*COLUMNS, "front", *_latency_columns(report["threads"]), "runtime"]
     lines = [f"# edgefer bench: {report['data']}, {report['split']} (n = {report['n']:,})", "",
-             f"Machine: {report['machine']['cpu']}, {report['machine']['cores']} cores, {report['machine']['os']}, "
+             f"Machine: {report['machine']['cpu']}{_extensions(report['machine'])}, {report['machine']['cores']} cores, "
+             f"{report['machine']['os']}, "
              f"Python {report['machine']['python']}. Latency: batch 1, {report['runs']} timed runs per thread count "
              f"in {report.get('rounds', 1)} round(s), the artifacts taking turns, each round after "
              f"{report['warmup']} warm-up runs. front: on the accuracy-latency Pareto front "

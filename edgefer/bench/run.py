@@ -147,13 +147,24 @@ def prepare(path: Path, faces: np.ndarray, classes, config: BenchConfig) -> tupl
     return spec.preprocess(faces), spec.class_map(classes), "external"
 
 
+# Vector extensions that change int8/fp32 kernel speed (and onnxruntime's int8 numerics): latency rankings between
+# models flip between an AVX2-only and an AVX-512 CPU of the same name, so a report says which it ran on.
+VECTOR_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "neon", "asimd", "asimddp")
+
+
+def _cpuinfo_field(lines: list[str], *names: str) -> str | None:
+    return next((l.split(":", 1)[1].strip() for l in lines if l.split(":", 1)[0].strip() in names), None)
+
+
 def machine_info() -> dict:
-    cpu = platform.processor()
     try:
-        cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "os": platform.platform(), "python": platform.python_version()}
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        lines = []
+    cpu = _cpuinfo_field(lines, "model name") or platform.processor()
+    flags = set((_cpuinfo_field(lines, "flags", "Features") or "").split())
+    return {"cpu": cpu, "vector_extensions": [f for f in VECTOR_FLAGS if f in flags], "cores": os.cpu_count(),
+            "os": platform.platform(), "python": platform.python_version()}
 
 
 def _run_worker(job: dict, workdir: Path) -> dict:

@@ -2,12 +2,13 @@
 
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import separable_faces
 from typer.testing import CliRunner
 
-from conftest import separable_faces
 from edgefer import FERDataset
 from edgefer.bench.report import flat_rows, pareto_front
 from edgefer.bench.worker import latency_stats, time_single
@@ -47,7 +48,12 @@ def test_json_schema_and_files(benched):
     _, out = benched
     report = json.loads((out / "bench.json").read_text())
     assert report["n"] == 70 and report["split"] == "PublicTest" and report["threads"] == [1, 2]
-    assert {"cpu", "cores", "os", "python"} <= set(report["machine"])
+    assert {"cpu", "vector_extensions", "cores", "os", "python"} <= set(report["machine"])
+    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    flags = {f for line in cpuinfo.splitlines() if line.startswith("flags") for f in line.split(":", 1)[1].split()}
+    for flag in ("avx2", "avx512f"):  # what the report says matches what this CPU has
+        assert (flag in report["machine"]["vector_extensions"]) == (flag in flags)
+    assert f"({', '.join(report['machine']['vector_extensions'])})" in (out / "bench.md").read_text()
     names = [a["name"] for a in report["artifacts"]]
     assert names == ["model_int8.tflite", "model.onnx"]
     for a in report["artifacts"]:
