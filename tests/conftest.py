@@ -108,8 +108,8 @@ def exported(trained_run, tmp_path_factory):
 def _shared_fixture_group(item) -> str | None:
     """The xdist group of a test that uses one of this suite's costly shared fixtures: "session" for a
     session-scoped one (the trained and exported model, built once), else its module for a module-scoped one."""
-    scopes = {defs[-1].scope for name, defs in item._fixtureinfo.name2fixturedefs.items()
-              if defs and defs[-1].baseid.startswith("tests") and name != "isolated_cache"}
+    scopes = {defs[-1].scope for defs in item._fixtureinfo.name2fixturedefs.values()
+              if defs and defs[-1].baseid.startswith("tests")}  # this suite's fixtures, not pytest's own
     if "session" in scopes:
         return "session"
     if "module" in scopes:
