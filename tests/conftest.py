@@ -103,8 +103,6 @@ def exported(trained_run, tmp_path_factory):
     return folder, {r.format: r for r in results}
 
 
-
-
 def _shared_fixture_group(item) -> str | None:
     """The xdist group of a test that uses one of this suite's costly shared fixtures: "session" for a
     session-scoped one (the trained and exported model, built once), else its module for a module-scoped one."""

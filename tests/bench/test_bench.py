@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import separable_faces
 from typer.testing import CliRunner
 
+from conftest import separable_faces
 from edgefer import FERDataset
 from edgefer.bench.report import flat_rows, pareto_front
 from edgefer.bench.worker import latency_stats, time_single
