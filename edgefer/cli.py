@@ -240,6 +240,7 @@ def train_command(
     teacher: Optional[Path] = typer.Option(None, "--teacher", help="Distil from a trained run (its model.keras), a .keras file (run as its fp32 TFLite when that agrees: faster on a CPU), or an exported .tflite/.onnx: soft targets once per epoch on the augmented faces."),
     kd_temperature: float = typer.Option(4.0, "--kd-temperature", help="With --teacher: softmax temperature of the soft targets."),
     kd_weight: float = typer.Option(0.7, "--kd-weight", min=0.0, max=1.0, help="With --teacher: weight of the teacher's loss (the rest: hard labels)."),
+    teacher_tta: str = typer.Option("none", "--teacher-tta", help="With --teacher: none, or flip (the teacher's targets averaged over each face and its mirror image: a more accurate teacher, twice its pass per epoch)."),
     val_fraction: float = typer.Option(0.2, "--val-fraction", min=0.01, max=0.5, help="Share of the training split held out (stratified) for validation, model selection and early reports."),
     class_weights: bool = typer.Option(False, "--class-weights", help="Weight classes inversely to their frequency (Disgust is 1.5% of Training)."),
     label_smoothing: Optional[float] = typer.Option(None, "--label-smoothing", min=0.0, max=0.5, help="Default: scratch 0.1, finetune 0."),
@@ -267,7 +268,7 @@ def train_command(
                     augment=augment,
                     head_epochs=head_epochs, unfreeze=unfreeze, label_smoothing=label_smoothing,
                     class_weights=class_weights, val_fraction=val_fraction,
-                    teacher=str(teacher) if teacher else None, kd_temperature=kd_temperature, kd_weight=kd_weight, cache_features=not no_feature_cache, seed=seed, out=str(out),
+                    teacher=str(teacher) if teacher else None, kd_temperature=kd_temperature, kd_weight=kd_weight, kd_tta=teacher_tta, cache_features=not no_feature_cache, seed=seed, out=str(out),
                     cache_dir=str(cache_dir) if cache_dir else None, distribute=distribute,
                 )
                 results.append(train(config))

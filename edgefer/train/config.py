@@ -63,6 +63,7 @@ class TrainConfig:
     teacher: str | None = None  # distillation: a run folder or .keras whose model gives soft targets
     kd_temperature: float = 4.0
     kd_weight: float = 0.7  # weight of the soft (teacher) loss; 1 - kd_weight for the hard labels
+    kd_tta: str = "none"  # the teacher's test-time augmentation: "flip" averages each face with its mirror
     class_weights: bool = False
     cache_features: bool = True  # simple mode: compute the frozen base's features once
     val_fraction: float = 0.2
@@ -122,6 +123,10 @@ class TrainConfig:
                 raise ModelError("--teacher needs a student that trains on faces: --recipe scratch or --mode advanced")
             if self.kd_temperature <= 0 or not 0.0 <= self.kd_weight <= 1.0:
                 raise ModelError("--kd-temperature must be > 0 and --kd-weight within 0..1")
+            from edgefer.predictor import TTA_MODES
+
+            if self.kd_tta not in TTA_MODES:
+                raise ModelError(f"--teacher-tta {self.kd_tta!r}; expected one of {', '.join(TTA_MODES)}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise ModelError(f"--lr-schedule {self.lr_schedule!r}; expected one of {', '.join(LR_SCHEDULES)}")
         if self.unfreeze not in ("default", "all") and not str(self.unfreeze).isdigit():

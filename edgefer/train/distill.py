@@ -135,10 +135,13 @@ def soften(probabilities: np.ndarray, temperature: float) -> np.ndarray:
     return (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
-def teacher_targets(teacher, faces: np.ndarray, hard: np.ndarray, temperature: float) -> np.ndarray:
-    """[hard one-hot | teacher probabilities at T] for uint8 faces (N, 48, 48[, 1])."""
+def teacher_targets(teacher, faces: np.ndarray, hard: np.ndarray, temperature: float, tta: str = "none") -> np.ndarray:
+    """[hard one-hot | teacher probabilities at T] for uint8 faces (N, 48, 48[, 1]); with tta="flip" the
+    teacher's probabilities are averaged over each face and its mirror image (a better teacher, twice the pass)."""
+    from edgefer.predictor import with_tta
+
     x = faces[..., None] if faces.ndim == 3 else faces
-    return np.concatenate([hard, soften(teacher.predict(x), temperature)], axis=1)
+    return np.concatenate([hard, soften(with_tta(teacher.predict, x, tta), temperature)], axis=1)
 
 
 @lru_cache(maxsize=1)

@@ -118,9 +118,11 @@ class _Trainer:
             from edgefer.train.distill import load_teacher, teacher_targets
 
             self.teacher = load_teacher(c.teacher, k, cache_dir=self.ckpt)
+            flip = ", averaged with the mirrored faces" if c.kd_tta == "flip" else ""
             note(f"distilling from {c.teacher} (temperature {c.kd_temperature:g}, soft-loss weight "
-                 f"{c.kd_weight:g}); teacher targets computed once per epoch on the augmented faces")
-            self.y_fit_val = teacher_targets(self.teacher, self.splits.val.images, self.y["val"], c.kd_temperature)
+                 f"{c.kd_weight:g}); teacher targets computed once per epoch on the augmented faces{flip}")
+            self.y_fit_val = teacher_targets(self.teacher, self.splits.val.images, self.y["val"], c.kd_temperature,
+                                             c.kd_tta)
         else:
             self.y_fit_val = self.y["val"]
 
@@ -246,7 +248,7 @@ class _Trainer:
             if self.teacher is not None:
                 from edgefer.train.distill import teacher_targets
 
-                targets = lambda faces: teacher_targets(self.teacher, faces, self.y["train"], c.kd_temperature)  # noqa: E731
+                targets = lambda faces: teacher_targets(self.teacher, faces, self.y["train"], c.kd_temperature, c.kd_tta)  # noqa: E731
             train = make_batches(self.splits.train.images, self.y["train"], batch_size=self.batch_size, shuffle=True,
                                  seed=c.seed, augment=augment_spec(c.augment), sample_weights=self.sample_weights,
                                  start_epoch=start, epoch_targets=targets)

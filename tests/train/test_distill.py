@@ -8,7 +8,7 @@ import pytest
 from conftest import separable_faces
 from edgefer.errors import ModelError
 from edgefer.train.config import TrainConfig
-from edgefer.train.distill import distillation_loss, load_teacher, soften
+from edgefer.train.distill import distillation_loss, load_teacher, soften, teacher_targets
 from edgefer.train.training import train
 
 
@@ -33,6 +33,37 @@ def test_loss_is_cross_entropy_without_teacher_weight_and_zero_kl_on_a_perfect_m
     assert float(keras.ops.convert_to_numpy(only_soft)) == pytest.approx(0.0, abs=1e-5)
     other = np.concatenate([hard, soften(student[::-1], 2.0)], axis=1)
     assert float(keras.ops.convert_to_numpy(distillation_loss(3, 2.0, 1.0, 0.0)(other, student))) > 0.01
+
+
+class _LeftBrightnessTeacher:
+    """A stand-in teacher whose answer depends on which half of the face is brighter: mirroring changes it."""
+
+    def predict(self, faces):
+        left = faces[:, :, :24].mean(axis=(1, 2, 3))
+        right = faces[:, :, 24:].mean(axis=(1, 2, 3))
+        p_left = 1 / (1 + np.exp(-(left - right) / 20))
+        return np.stack([p_left, 1 - p_left], axis=1).astype(np.float32)
+
+
+def test_flip_averaged_teacher_targets_are_the_mean_of_the_face_and_its_mirror():
+    faces = np.zeros((3, 48, 48), np.uint8)
+    faces[0, :, :24] = 200  # bright left half
+    faces[1, :, 24:] = 120  # bright right half
+    faces[2] = 90  # symmetric
+    hard = np.eye(2, dtype=np.float32)[[0, 1, 0]]
+    teacher = _LeftBrightnessTeacher()
+    plain = teacher_targets(teacher, faces, hard, 1.0)
+    flipped = teacher_targets(teacher, faces, hard, 1.0, tta="flip")
+    np.testing.assert_array_equal(flipped[:, :2], hard)
+    mirror = teacher.predict(faces[:, :, ::-1, None])
+    np.testing.assert_allclose(flipped[:, 2:], (plain[:, 2:] + mirror) / 2, atol=1e-6)
+    assert plain[0, 2] > 0.99 and flipped[0, 2] == pytest.approx(0.5, abs=1e-6)  # the asymmetry averages out
+    np.testing.assert_allclose(flipped[2, 2:], plain[2, 2:], atol=1e-6)  # a symmetric face is unchanged
+
+
+def test_an_unknown_teacher_tta_is_refused(tmp_path):
+    with pytest.raises(ModelError, match="--teacher-tta 'rotate'; expected one of none, flip"):
+        TrainConfig(weights="none", teacher=str(tmp_path / "teacher.keras"), kd_tta="rotate").validate()
 
 
 def kl_to_teacher(teacher_probs, student_probs, temperature=4.0):
@@ -70,10 +101,11 @@ def test_train_with_a_teacher_records_it_and_runs_end_to_end(trained_run, export
     data = json.loads((trained_run / "run.json").read_text())["config"]["data"]
     teacher = exported[0] / exported[1]["fp32"].file
     result = train(TrainConfig(weights="none", img_size=32, epochs=2, batch_size=64, data=data, alpha=0.35,
-                               teacher=str(teacher), out=str(tmp_path / "runs")))
+                               teacher=str(teacher), kd_tta="flip", out=str(tmp_path / "runs")))
     run = json.loads((result.run_dir / "run.json").read_text())
     assert run["complete"] and run["config"]["teacher"] == str(teacher)
     assert run["config"]["kd_temperature"] == 4.0 and run["config"]["kd_weight"] == 0.7
+    assert run["config"]["kd_tta"] == "flip"
     history = (result.run_dir / "history.csv").read_text().splitlines()
     assert "teacher_seconds" in history[0] and len(history) == 3
     assert 0.0 <= result.metrics["test"]["accuracy"] <= 1.0
