@@ -7,7 +7,8 @@
 #
 # TEACHER: a run folder, .keras (edgefer train runs it as its cached fp32 TFLite), or an exported .tflite/.onnx.
 # RUNS (default ~/edgefer-runs/frontier): one folder per configuration, RUNS/a<alpha>-<size>-<kd>/.
-# Configurations default to the grid 0.35,0.5 x 64,96 x kd,plain. EPOCHS (default 35) sets each run's length.
+# KD: plain (no teacher), kd (--teacher TEACHER) or kdflip (also --teacher-tta flip: the teacher's targets
+# averaged over each face and its mirror). Configurations default to the grid 0.35,0.5 x 64,96 x kd,plain. EPOCHS (default 35) sets each run's length.
 # Every step is resumable: a finished run is not retrained, an interrupted one is resumed, an existing
 # export is kept; re-running the script after an interruption continues where it stopped.
 set -euo pipefail
@@ -29,7 +30,12 @@ for config in "${CONFIGS[@]}"; do
   if [ -n "$RUN" ] && [ -f "$RUN/checkpoint/state.json" ]; then
     edgefer train --resume "$RUN"
   elif [ -z "$RUN" ]; then
-    DISTIL=(); [ "$KD" = kd ] && DISTIL=(--teacher "$TEACHER")
+    case $KD in
+      plain) DISTIL=() ;;
+      kd) DISTIL=(--teacher "$TEACHER") ;;
+      kdflip) DISTIL=(--teacher "$TEACHER" --teacher-tta flip) ;;
+      *) echo "frontier.sh: $config: expected plain, kd or kdflip after ALPHA:SIZE:" >&2; exit 2 ;;
+    esac
     edgefer train --data "$DATA" --weights none --alpha "$ALPHA" --img-size "$SIZE" --epochs "$EPOCHS" \
       --val-fraction 0.1 --seed 0 "${DISTIL[@]}" --out "$DIR"
     RUN=$(ls -d "$DIR"/mobilenetv2* | head -n 1)
