@@ -127,6 +127,8 @@ class TrainConfig:
 
             if self.kd_tta not in TTA_MODES:
                 raise ModelError(f"--teacher-tta {self.kd_tta!r}; expected one of {', '.join(TTA_MODES)}")
+        elif self.kd_tta != "none":
+            raise ModelError(f"--teacher-tta {self.kd_tta} averages a teacher's targets; give the teacher with --teacher")
         if self.lr_schedule not in LR_SCHEDULES:
             raise ModelError(f"--lr-schedule {self.lr_schedule!r}; expected one of {', '.join(LR_SCHEDULES)}")
         if self.unfreeze not in ("default", "all") and not str(self.unfreeze).isdigit():

@@ -66,6 +66,11 @@ def test_an_unknown_teacher_tta_is_refused(tmp_path):
         TrainConfig(weights="none", teacher=str(tmp_path / "teacher.keras"), kd_tta="rotate").validate()
 
 
+def test_teacher_tta_without_a_teacher_is_refused():
+    with pytest.raises(ModelError, match="--teacher-tta flip averages a teacher's targets; give the teacher with --teacher"):
+        TrainConfig(weights="none", kd_tta="flip").validate()
+
+
 def kl_to_teacher(teacher_probs, student_probs, temperature=4.0):
     t, s = soften(teacher_probs, temperature), soften(student_probs, temperature)
     return float((t * (np.log(t) - np.log(s))).sum(axis=1).mean())
