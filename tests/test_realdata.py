@@ -72,5 +72,7 @@ def test_shipped_model_reproduces_its_card(name, real_data, tmp_path):
     assert result.exit_code == 0, result.output
     row = json.loads((tmp_path / "bench.json").read_text())["artifacts"][0]
     assert row["n"] == card["bench"]["n"] == 3589
-    assert round(row["accuracy"], 4) == round(card["bench"]["accuracy"], 4)
-    assert round(row["macro_f1"], 3) == round(card["bench"]["macro_f1"], 3)
+    # The card was measured on one CPU; int8 kernels round differently on others (AVX2 vs AVX-512, VNNI or not),
+    # which moves a few faces: 0.5 pp is 18 of 3,589 faces, far less than the gap between two packaged models.
+    assert abs(row["accuracy"] - card["bench"]["accuracy"]) <= 0.005, (row["accuracy"], card["bench"]["accuracy"])
+    assert abs(row["macro_f1"] - card["bench"]["macro_f1"]) <= 0.01, (row["macro_f1"], card["bench"]["macro_f1"])
