@@ -293,11 +293,17 @@ def test_predict_prints_no_runtime_noise_and_plain_numbers(exported, tmp_path):
     assert "np.int" not in str(error.value) and "(1, 128, 128, 3)" in str(error.value)
 
 
-def test_coinciding_points_get_their_labels_on_separate_lines():
-    from edgefer.bench.report import label_row
+def test_overlapping_plot_labels_are_moved_apart():
+    from edgefer.bench.report import first_free
 
-    placed = [(1.0, 60.0), (1.05, 60.2)]
-    assert label_row(placed, 1.02, 60.1) == 2 and label_row(placed, 5.0, 60.0) == 0
+    bounds = (0.0, 0.0, 1000.0, 1000.0)
+    taken = [(0.0, 0.0, 100.0, 10.0)]  # a label already there
+    right, left, low = (50.0, 1.0, 150.0, 11.0), (300.0, 1.0, 400.0, 11.0), (50.0, -20.0, 150.0, -10.0)
+    assert first_free([left, right], taken, bounds) == 0  # the first side is free: it is taken
+    assert first_free([right, left], taken, bounds) == 1  # the first covers the other label: the next
+    assert first_free([right, low, left], taken, bounds) == 2  # below the plot area is no place either
+    barely = (90.0, 0.0, 190.0, 10.0)  # overlaps the other label by a tenth of its width
+    assert first_free([right, barely], taken, bounds) == 1  # none free: the least covered
 
 
 @pytest.mark.parametrize("orientation", [1, 3, 6, 8])

@@ -89,10 +89,21 @@ def markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def label_row(placed: list[tuple[float, float]], x: float, y: float) -> int:
-    """How many labels already sit at about this point (within 15% of latency and 1 pp): the next label
-    goes one line higher, so coinciding artifacts stay readable."""
-    return sum(1 for px, py in placed if abs(px - x) <= 0.15 * max(px, x) and abs(py - y) <= 1.0)
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in display units
+
+
+def first_free(candidates: list[Box], taken: list[Box], bounds: Box) -> int:
+    """Index of the first candidate box for a label that lies inside `bounds` and overlaps nothing in
+    `taken` (other labels, markers); where none does, the one covering the least (inside first).
+    Keeps the labels of nearby points readable."""
+    def covered(box: Box) -> float:
+        return sum(max(0.0, min(box[2], o[2]) - max(box[0], o[0])) * max(0.0, min(box[3], o[3]) - max(box[1], o[1]))
+                   for o in taken)
+
+    def outside(box: Box) -> bool:
+        return not (bounds[0] <= box[0] and box[2] <= bounds[2] and bounds[1] <= box[1] and box[3] <= bounds[3])
+
+    return min(range(len(candidates)), key=lambda i: (outside(candidates[i]), covered(candidates[i]), i))
 
 
 def plot_accuracy_latency(report: dict, path: Path) -> None:
@@ -103,34 +114,68 @@ def plot_accuracy_latency(report: dict, path: Path) -> None:
     plt = pyplot()
     thread = str(report["threads"][0])
     fig, ax = plt.subplots(figsize=(8, 5), layout="constrained")
-    placed: list[tuple[float, float]] = []
     front = _on_front(report)
-    for i, a in enumerate(report["artifacts"]):
-        if a["status"] != "ok":
-            continue
-        x, y = a["latency"][thread]["p50_ms"], a["accuracy"] * 100
-        ax.scatter(x, y, s=30 + 12 * a["size_mb"], marker="s" if a.get("kind") == "external" else "o",
+    points = [(i, a, a["latency"][thread]["p50_ms"], a["accuracy"] * 100)
+              for i, a in enumerate(report["artifacts"]) if a["status"] == "ok"]
+    for i, a, x, y in points:
+        ax.scatter(x, y, s=_marker_area(a), marker="s" if a.get("kind") == "external" else "o",
                    edgecolors="black" if i in front else "none")
-        ax.annotate(f"{a['name']} ({a['size_mb']:.1f} MB)", (x, y), textcoords="offset points",
-                    xytext=(5, 4 + 11 * label_row(placed, x, y)), fontsize=8)
-        placed.append((x, y))
     corner = sorted((report["artifacts"][i]["latency"][thread]["p50_ms"], report["artifacts"][i]["accuracy"] * 100)
                     for i in front)
     if corner:
         ax.step(*zip(*corner), where="post", color="gray", linestyle="--", linewidth=1,
                 label="Pareto front (black edge: on it; square: not an edgefer model)")
         fig.legend(loc="outside lower center", fontsize=8)
-    if placed:  # room on the right for the labels of the slowest points (log axis)
-        ax.set_xlim(min(x for x, _ in placed) / 1.15, max(x for x, _ in placed) * 1.9)
+    if points:  # room on the right for the labels of the slowest points (log axis)
+        ax.set_xlim(min(p[2] for p in points) / 1.15, max(p[2] for p in points) * 1.9)
     ax.set_xscale("log")
-    plain = FuncFormatter(lambda value, _: f"{value:g}")  # 0.9, 2, 3 rather than 9x10^-1, 2x10^0
-    ax.xaxis.set_major_formatter(plain)
-    ax.xaxis.set_minor_formatter(plain)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))  # 0.9, 2 rather than 9x10^-1
+    # Minor ticks labelled at 2 and 5 only: all of 2..9 run into each other over a short span.
+    ax.xaxis.set_minor_formatter(FuncFormatter(lambda value, _: f"{value:g}" if f"{value:.0e}"[0] in "25" else ""))
     ax.set_xlabel(f"latency, batch 1, {thread} thread(s), median ms (log scale)")
     ax.set_ylabel(f"accuracy on {report['split']} (%), n={report['n']:,}")
     ax.set_title("accuracy vs latency (marker area ~ file size)")
     ax.grid(True, which="both", alpha=0.3)
+    _label_points(fig, ax, [(f"{a['name']} ({a['size_mb']:.1f} MB)", x, y, _marker_area(a)) for _, a, x, y in points])
     save_figure(fig, path)
+
+
+# Where a label may go, in points from its point, tried in this order: upper right, upper left, lower
+# right, lower left, then a line further up or down on either side (those get a leader line).
+LABEL_OFFSETS = [(dx, dy) for dy in (3, -3, 14, -14, 25, -25, 36, -36) for dx in (5, -5)]
+
+
+def _marker_area(artifact: dict) -> float:
+    return 30 + 12 * artifact["size_mb"]  # points squared, as scatter's s
+
+
+def _label_points(fig, ax, labels: list[tuple[str, float, float, float]]) -> None:
+    """Each point's label next to it, on the first side where it covers no other label or marker."""
+    fig.canvas.draw()  # final layout first, so the boxes measured below are where they will be drawn
+    renderer = fig.canvas.get_renderer()
+    area = ax.get_window_extent(renderer)
+    taken: list[Box] = []
+    for _, x, y, area_pt2 in labels:  # the markers themselves
+        px, py = ax.transData.transform((x, y))
+        radius = area_pt2 ** 0.5 / 2 * fig.dpi / 72
+        taken.append((px - radius, py - radius, px + radius, py + radius))
+    for text, x, y, _ in sorted(labels, key=lambda label: -label[2]):
+        note = ax.annotate(text, (x, y), textcoords="offset points", xytext=LABEL_OFFSETS[0], fontsize=8)
+        candidates = []
+        for dx, dy in LABEL_OFFSETS:
+            note.xyann = (dx, dy)
+            note.set_horizontalalignment("left" if dx > 0 else "right")
+            note.set_verticalalignment("bottom" if dy > 0 else "top")
+            box = note.get_window_extent(renderer)
+            candidates.append((box.x0, box.y0, box.x1, box.y1))
+        best = first_free(candidates, taken, (area.x0, area.y0, area.x1, area.y1))
+        note.remove()
+        dx, dy = LABEL_OFFSETS[best]
+        leader = {"arrowprops": {"arrowstyle": "-", "color": "gray", "linewidth": 0.6, "shrinkA": 0, "shrinkB": 4}}
+        ax.annotate(text, (x, y), textcoords="offset points", xytext=(dx, dy), fontsize=8,
+                    ha="left" if dx > 0 else "right", va="bottom" if dy > 0 else "top",
+                    **(leader if best >= 4 else {}))  # a line to its point where the label is a line away
+        taken.append(candidates[best])
 
 
 def write_outputs(report: dict, out: Path) -> list[Path]:
