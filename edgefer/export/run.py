@@ -187,7 +187,8 @@ def export_one(fmt: ExportFormat, model, source: RunSource, out: Path, calibrati
     )
 
 
-def _data(source: RunSource, data: str | None, calib_samples: int, check_samples: int):
+def calibration_and_check_faces(source: RunSource, data: str | None, calib_samples: int, check_samples: int):
+    """The faces export calibrates on (stratified Training rows) and checks against (validation rows)."""
     config = source.run.config
     dataset = load_dataset(data if data is not None else config["data"], labels=config["labels"],
                            ferplus=config.get("ferplus"), cache_dir=config.get("cache_dir"))
@@ -209,7 +210,7 @@ def export_run(source: Path, formats: list[str], *, out: Path | None = None, dat
     from edgefer.export.runners import KerasRunner
 
     keras_model = KerasRunner(run.model_path)
-    calibration, faces, labels = _data(run, data, calib_samples, check_samples)
+    calibration, faces, labels = calibration_and_check_faces(run, data, calib_samples, check_samples)
     keras_probs = keras_model.predict(faces)
     out = Path(out) if out else default_export_dir(run.run_dir)
     out.mkdir(parents=True, exist_ok=True)
