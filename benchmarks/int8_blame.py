@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgefer.export.formats import _representative
+from edgefer.export import formats
 from edgefer.export.run import calibration_and_check_faces, resolve_run
 from edgefer.export.runners import KerasRunner, TFLiteRunner
 
@@ -48,11 +48,10 @@ def block_names(tensor_names: list[str]) -> list[str]:
 
 
 def _converter(model, calibration):
-    import tensorflow as tf
-
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    """export's converter with its int8 calibration; float input/output, as the debugger needs."""
+    tf, converter = formats._converter(model)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = _representative(calibration)
+    converter.representative_dataset = formats._representative(calibration)
     return converter
 
 
@@ -117,11 +116,10 @@ def main() -> None:
           f"Keras accuracy {float((keras_pred == labels).mean()):.1%}; int8 in one block at a time, the rest float")
     print(f"{'int8 block':12s} {'ops':>4s} {'accuracy':>9s} {'agreement':>10s}")
     for block in dict.fromkeys(blocks):
-        in_block = [name for name, of in zip(names, blocks) if of == block]
         accuracy, agreement = score(quantize_only(keras_model.model, calibration, faces,
                                                   [name for name, of in zip(names, blocks) if of != block]),
                                     faces, labels, keras_pred)
-        print(f"{block:12s} {len(in_block):4d} {accuracy:9.1%} {agreement:10.1%}", flush=True)
+        print(f"{block:12s} {blocks.count(block):4d} {accuracy:9.1%} {agreement:10.1%}", flush=True)
 
     print("\ncoarsest int8 steps (scale = value of one int8 step; range is about 255 steps):")
     for row in sorted(stats, key=lambda r: -float(r["scale"]))[: args.top]:

@@ -120,8 +120,7 @@ def plot_accuracy_latency(report: dict, path: Path) -> None:
     for i, a, x, y in points:
         ax.scatter(x, y, s=_marker_area(a), marker="s" if a.get("kind") == "external" else "o",
                    edgecolors="black" if i in front else "none")
-    corner = sorted((report["artifacts"][i]["latency"][thread]["p50_ms"], report["artifacts"][i]["accuracy"] * 100)
-                    for i in front)
+    corner = sorted((x, y) for i, _, x, y in points if i in front)  # the front is among the plotted points
     if corner:
         ax.step(*zip(*corner), where="post", color="gray", linestyle="--", linewidth=1,
                 label="Pareto front (black edge: on it; square: not an edgefer model)")
@@ -174,7 +173,7 @@ def _label_points(fig, ax, labels: list[tuple[str, float, float, float]]) -> Non
         leader = {"arrowprops": {"arrowstyle": "-", "color": "gray", "linewidth": 0.6, "shrinkA": 0, "shrinkB": 4}}
         ax.annotate(text, (x, y), textcoords="offset points", xytext=(dx, dy), fontsize=8,
                     ha="left" if dx > 0 else "right", va="bottom" if dy > 0 else "top",
-                    **(leader if best >= 4 else {}))  # a line to its point where the label is a line away
+                    **(leader if abs(dy) > abs(LABEL_OFFSETS[0][1]) else {}))  # moved a line away: a line to its point
         taken.append(candidates[best])
 
 
