@@ -122,7 +122,7 @@ test = load_dataset(None).split("PublicTest")
 for i in range(min(n, len(test))):
     Image.fromarray(test.images[i]).save(out / f"face_{i:03d}.png")
 PY
-PHOTO=$HERE/tests/assets/astronaut.jpg
+PHOTO=$HERE/edgefer/assets/astronaut.jpg
 
 run_predictor() {  # $1 output file, then the command prefix
   local out=$1; shift

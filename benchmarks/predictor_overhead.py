@@ -66,7 +66,7 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="int8 .tflite (default: the model shipped with edgefer)")
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--runs", type=int, default=2000, help="timed calls of each kind per thread count")
-    parser.add_argument("--photo", default="tests/assets/astronaut.jpg", help="full frame for predict_frame")
+    parser.add_argument("--photo", default="edgefer/assets/astronaut.jpg", help="full frame for predict_frame")
     args = parser.parse_args()
     model = args.model or str(default_model_path())
     photo = np.asarray(Image.open(args.photo).convert("RGB").resize((640, 480)))

@@ -100,7 +100,7 @@ DATA_ARG = typer.Argument(
     "Default: the embedded sample shipped with edgefer.",
     show_default=False,
 )
-LABELS_OPT = typer.Option("fer2013", "--labels", help="Label source: fer2013 (7 classes) or ferplus (8, adds Contempt).")
+LABELS_OPT = typer.Option("fer2013", "--labels", help="Label source: fer2013 (7 classes), ferplus (8, adds Contempt), or folders (an image tree's class folders are the classes: your own, any number).")
 FERPLUS_OPT = typer.Option(None, "--ferplus", help="fer2013new.csv[.gz]; default: found beside the CSV.")
 SKIP_BAD_OPT = typer.Option(False, "--skip-bad", help="Skip bad rows/files and report how many, instead of stopping.")
 CACHE_DIR_OPT = typer.Option(None, "--cache-dir", help="Parse cache folder (default $EDGEFER_CACHE_DIR or ~/.cache/edgefer).")
@@ -218,9 +218,9 @@ def train_command(
     model: str = typer.Option("mobilenetv2", "--model", help=f"{', '.join(BACKBONE_NAMES)}, or all."),
     mode: str = typer.Option("simple", "--mode", help="finetune recipe: simple (frozen base + head), advanced (augmentation, then fine-tuning), or both. Ignored by the scratch recipe."),
     epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Epochs in all (advanced: head epochs + fine-tuning epochs). Default 25. With --resume: a new total (more to extend; the epochs done to finish now)."),
-    img_size: int = typer.Option(224, "--img-size", help="Side the 48x48 face is resized to inside the model (96-224; down to 32 for quick tests)."),
-    alpha: float = typer.Option(1.0, "--alpha", help="MobileNetV2 width multiplier: 0.35, 0.5, 0.75, 1.0, 1.3 or 1.4 (narrower: faster, less accurate)."),
-    weights: str = typer.Option("imagenet", "--weights", help="imagenet (Keras cache, downloads if missing), none (from scratch), a no-top weights .h5, or an earlier run's model.keras (its backbone)."),
+    img_size: Optional[int] = typer.Option(None, "--img-size", help="Side the 48x48 face is resized to inside the model (32-224). Default 224, or the packaged model's own size with --weights default/fast.", show_default=False),
+    alpha: Optional[float] = typer.Option(None, "--alpha", help="MobileNetV2 width multiplier: 0.35, 0.5, 0.75, 1.0, 1.3 or 1.4 (narrower: faster, less accurate). Default 1.0, or the packaged model's.", show_default=False),
+    weights: str = typer.Option("imagenet", "--weights", help="imagenet (Keras cache, downloads if missing), none (from scratch), default or fast (start from that packaged model: offline, knows faces already; a new head when your classes differ), a no-top weights .h5, or an earlier run's model.keras (its backbone)."),
     recipe: str = typer.Option("auto", "--recipe", help="scratch (one phase, every layer, AdamW + warm-up + cosine, label smoothing, flip/shift/erasing), finetune (head on the frozen base, then top layers unfrozen), or auto: scratch with --weights none, else finetune. The options below left unset take the recipe's defaults."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Default: scratch 128, finetune 64."),
     labels: str = LABELS_OPT,
@@ -360,7 +360,7 @@ def _tta_list(text: str) -> list[str]:
 @app.command("bench")
 @user_errors
 def bench_command(
-    paths: list[Path] = typer.Argument(..., help="A run folder (its model.keras + export/<run>/*), an export folder, or model files (.keras/.tflite/.onnx)."),
+    paths: Optional[list[Path]] = typer.Argument(None, help="A run folder (its model.keras + export/<run>/*), an export folder, or model files (.keras/.tflite/.onnx). With --frames: .tflite models or packaged names (default: the packaged default).", show_default=False),
     data: Optional[Path] = typer.Option(None, "--data", help="FER2013 in any form. Default: the embedded sample (its 140 test faces)."),
     split: str = typer.Option("PublicTest", "--split", help="Split to score on."),
     threads: str = typer.Option("1,2", "--threads", help="Thread counts for the latency runs, comma-separated."),
@@ -368,13 +368,24 @@ def bench_command(
     warmup: int = typer.Option(20, "--warmup", min=0, help="Untimed inferences first (in each round)."),
     rounds: int = typer.Option(3, "--rounds", min=1, help="Latency rounds: --runs is split between them and every artifact takes its turn in each, so a slow spell of the machine falls on all rows, not on one."),
     min_accuracy: Optional[float] = typer.Option(None, "--min-accuracy", help="Exit 1 if any artifact scores under this (0..1)."),
-    out: Path = typer.Option(Path("bench"), "--out", help="Folder for bench.json/.csv/.md and plots."),
+    out: Path = typer.Option(Path("bench"), "--out", help="Folder for bench.json/.csv/.md and plots (frames.json/.md with --frames)."),
     input_size: Optional[int] = typer.Option(None, "--input-size", help="External models: their input side (the face is resized to it)."),
     normalize: str = typer.Option("none", "--normalize", help="External models: 0_1, -1_1, imagenet or none."),
     labels: Optional[str] = typer.Option(None, "--labels", help="External models: their class names in output order, comma-separated."),
     tta: str = typer.Option("none", "--tta", help="none, flip (each artifact also measured with flip averaging, as a row of its own: accuracy and latency), or none,flip."),
+    frames: Optional[str] = typer.Option(None, "--frames", help="Time whole frames instead (decode, find faces, crop, classify) as EmotionPredictor.predict_frame runs them: a folder of images (with faces.json: faces found are scored), a video file, or 'sample' (a built-in set of VGA, 720p and portrait frames with known faces). Per frame p50/p99, ms per stage, faces found."),
+    peer: Optional[str] = typer.Option(None, "--peer", help="With --frames: also time another library's whole pipeline on the same frames: fer (needs the fer package; see benchmarks/frames_vs_fer.sh)."),
+    resize_backend: Optional[str] = typer.Option(None, "--resize-backend", help="With --frames: force edgefer's resizing to pillow or numpy (default: pillow when importable)."),
 ) -> None:
-    """Accuracy (batched) and batch-1 latency of every artifact on the same test faces, side by side."""
+    """Accuracy (batched) and batch-1 latency of every artifact on the same test faces, side by side.
+
+    With --frames: what a whole frame costs, per stage, beside the `fer` package's pipeline (--peer fer).
+    """
+    if frames is not None:
+        _bench_frames(paths or [], frames, peer, _int_list(threads), rounds, out, resize_backend)
+        return
+    if not paths:
+        raise DataError("no artifacts given; usage: edgefer bench RUN_OR_MODEL... (or --frames DIR)")
     from edgefer.bench.external import check_normalize, parse_labels
     from edgefer.bench.report import table, write_outputs
     from edgefer.bench.run import BenchConfig, run_bench
@@ -398,6 +409,28 @@ def bench_command(
         raise typer.Exit(1)
 
 
+def _bench_frames(paths, frames, peer, threads, rounds, out, resize_backend) -> None:
+    from edgefer.bench.frames import FrameBenchConfig, comparison_lines, frame_table, run_frame_bench, write_frame_outputs
+    from edgefer.predictor import RESIZE_BACKENDS
+
+    if resize_backend is not None and resize_backend not in RESIZE_BACKENDS:
+        raise DataError(f"--resize-backend {resize_backend!r}; expected {' or '.join(RESIZE_BACKENDS)}")
+    config = FrameBenchConfig(source=frames, models=[str(p) for p in paths] or ["default"],
+                              peers=[p.strip() for p in (peer or "").split(",") if p.strip()], threads=threads,
+                              rounds=rounds, out=out, resize_backend=resize_backend)
+    report = run_frame_bench(config)
+    write_frame_outputs(report, out)
+    stdout_console.print(frame_table(report))
+    for line in comparison_lines(report):
+        stdout_console.print(line, highlight=False)
+    stdout_console.print(f"wrote {out}/frames.json and frames.md", highlight=False)
+    for failure in report.failures:
+        console.print(f"[red]{failure['pipeline']} ({failure['threads']} thread(s)): failed:[/] {failure['error']}",
+                      highlight=False, soft_wrap=True)
+    if report.failures:
+        raise typer.Exit(1)
+
+
 @app.command("predict")
 @user_errors
 def predict_command(
@@ -413,6 +446,7 @@ def predict_command(
     min_score: float = typer.Option(0.5, "--min-score", min=0.0, max=1.0, help="Face detector confidence threshold."),
     tta: str = typer.Option("none", "--tta", help="Test-time augmentation: none, or flip (average with the mirrored face: more accurate, twice the work)."),
     model_name: Optional[str] = typer.Option(None, "--model", help="A packaged model: default (the most accurate) or fast (the fastest; see `edgefer models`), or a .tflite path."),
+    stage_times: bool = typer.Option(False, "--stage-times", help="With --camera: show where each frame's time goes (read, detector resize / invoke / NMS, crops, classifier), mean ms per stage in every report."),
 ) -> None:
     """Facial expression of face images, of every face in photos (--detect), or live from a camera.
 
@@ -425,7 +459,7 @@ def predict_command(
     if camera is None and not images:
         raise PredictorError("no images given; usage: edgefer predict [MODEL.tflite] IMAGE... (or --camera 0)")
     options = PredictOptions(detect=detect or camera is not None, as_json=as_json, threads=threads, detector=detector,
-                             annotated_dir=save_annotated, min_score=min_score)
+                             annotated_dir=save_annotated, min_score=min_score, stage_times=stage_times)
     predictor = EmotionPredictor(model, num_threads=threads, detector=detector, tta=tta)
     emit = lambda line: print(line, flush=True)  # noqa: E731
     if camera is not None:
@@ -466,15 +500,17 @@ def pipeline_command(
     data: Optional[Path] = typer.Option(None, "--data", help="FER2013 in any form. Default: the embedded sample (offline, minutes)."),
     out: Path = typer.Option(Path("pipeline"), "--out", help="Folder for runs/, export/ and bench/."),
     model: str = typer.Option("mobilenetv2", "--model", help=f"{' or '.join(BACKBONE_NAMES)}."),
-    img_size: int = typer.Option(96, "--img-size", help="Input side inside the model."),
+    img_size: Optional[int] = typer.Option(None, "--img-size", help="Input side inside the model. Default: the packaged model's (64) with --weights default, else 96.", show_default=False),
     epochs: int = typer.Option(4, "--epochs", min=2, help="Training epochs (1 head + the rest fine-tuning)."),
-    weights: str = typer.Option("none", "--weights", help="none (from scratch, offline), imagenet, or a no-top .h5."),
+    weights: str = typer.Option("default", "--weights", help="default or fast (fine-tune the packaged model: offline, learns from the first epoch), none (from scratch: the scratch recipe, every layer), imagenet, or a no-top .h5."),
     bench_runs: int = typer.Option(100, "--bench-runs", min=1, help="Timed single-face inferences per thread count."),
 ) -> None:
-    """The whole job: train (advanced) -> export int8 + ONNX -> bench -> predict, into one folder.
+    """The whole job: train -> export int8 + ONNX -> bench -> predict, into one folder.
 
-    With no option it runs offline on the embedded 560-face sample to show every step working (accuracy
-    from 4 epochs on 336 faces is near chance); for real results give --data, --epochs and --weights.
+    With no option it runs offline on the embedded 560-face sample and fine-tunes the packaged default model
+    (the finetune recipe: 1 epoch of the head on the frozen base, then the top layers), so the new model starts
+    from one that knows faces. --weights none trains from scratch instead (on 336 faces: near chance). For real
+    results give --data and --epochs.
     """
     from edgefer.pipeline import PipelineConfig, run_pipeline
 

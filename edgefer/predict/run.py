@@ -18,6 +18,7 @@ from edgefer.predictor import (
     EmotionPredictor,
     Prediction,
     PredictorError,
+    StageTimes,
     resolve_model_path,
     to_array,
 )
@@ -33,6 +34,7 @@ class PredictOptions:
     detector: str = "blazeface"
     annotated_dir: Path | None = None
     min_score: float = 0.5
+    stage_times: bool = False  # camera loop: mean ms per stage of the frame in each report
 
 
 def split_model_and_images(paths: list[str], model: str | None = None) -> tuple[Path, list[Path]]:
@@ -116,18 +118,31 @@ def open_camera(source: str):
     return cv2, capture
 
 
+def stage_line(summary: dict[str, float]) -> str:
+    """'decode 1.2, detector_preprocess 0.8, ... ms (total 7.9)' from StageTimes.summary()."""
+    stages = ", ".join(f"{k} {v:.1f}" for k, v in summary.items() if k != "total")
+    return f"{stages} ms (total {summary['total']:.1f})"
+
+
 def camera_loop(predictor: EmotionPredictor, source: str, options: PredictOptions, emit,
                 max_frames: int | None = None, report_every_s: float = 1.0) -> dict:
-    """Read frames from a camera index or a video file, predict every face, print FPS about once a second."""
+    """Read frames from a camera index or a video file, predict every face, print FPS about once a second
+    (with options.stage_times, also the mean ms per stage since the last report; the record is then cleared,
+    so a loop of any length keeps its memory flat)."""
     cv2, capture = open_camera(source)
+    times = StageTimes() if options.stage_times else None
     frames, started, last_report, last_frames = 0, time.perf_counter(), time.perf_counter(), 0
     try:
         while max_frames is None or frames < max_frames:
+            read_start = time.perf_counter()
             ok, bgr = capture.read()
             if not ok:
                 break
             rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-            results = predictor.predict_frame(rgb, options.min_score)
+            read_ms = (time.perf_counter() - read_start) * 1e3
+            results = predictor.predict_frame(rgb, options.min_score, times=times)
+            if times is not None:
+                times.add("decode", read_ms)  # the camera's read and colour conversion
             frames += 1
             if options.annotated_dir is not None:
                 from edgefer.predict.annotate import save_annotated
@@ -136,9 +151,9 @@ def camera_loop(predictor: EmotionPredictor, source: str, options: PredictOption
             now = time.perf_counter()
             if now - last_report >= report_every_s:
                 fps = (frames - last_frames) / (now - last_report)
-                faces = ", ".join(f"{r.label} {r.probability:.0%}" for r in results) or "no face"
-                emit(json.dumps({"frame": frames, "fps": round(fps, 1), "faces": [r.to_dict() for r in results]})
-                     if options.as_json else f"frame {frames}: {fps:.1f} FPS  {faces}")
+                emit(_report_line(frames, fps, results, times, options.as_json))
+                if times is not None:
+                    times.clear()
                 last_report, last_frames = now, frames
     except KeyboardInterrupt:
         pass
@@ -146,6 +161,20 @@ def camera_loop(predictor: EmotionPredictor, source: str, options: PredictOption
         capture.release()
     elapsed = time.perf_counter() - started
     summary = {"frames": frames, "seconds": round(elapsed, 2), "fps": round(frames / elapsed, 1) if elapsed else 0.0}
+    if times is not None and times.frames:
+        summary["stages_ms"] = {k: round(v, 3) for k, v in times.summary().items()}
     emit(json.dumps(summary) if options.as_json else
          f"{frames} frames in {summary['seconds']} s: {summary['fps']} FPS on average")
     return summary
+
+
+def _report_line(frames: int, fps: float, results, times, as_json: bool) -> str:
+    summary = times.summary() if times is not None else {}
+    if as_json:
+        record = {"frame": frames, "fps": round(fps, 1), "faces": [r.to_dict() for r in results]}
+        if summary:
+            record["stages_ms"] = {k: round(v, 3) for k, v in summary.items()}
+        return json.dumps(record)
+    faces = ", ".join(f"{r.label} {r.probability:.0%}" for r in results) or "no face"
+    line = f"frame {frames}: {fps:.1f} FPS  {faces}"
+    return f"{line}  [{stage_line(summary)}]" if summary else line

@@ -15,7 +15,7 @@ from conftest import separable_faces
 from edgefer.export.runners import TFLiteRunner
 from edgefer.predictor import BLAZEFACE_FILE, BlazeFaceDetector, EmotionPredictor, PredictorError, crop_face, resize
 
-DATA = Path(__file__).parents[1] / "assets"
+DATA = Path(__file__).parents[2] / "edgefer" / "assets"
 ASTRONAUT = DATA / "astronaut.jpg"
 ASTRONAUT_FACE_CENTER = (225, 128)  # x, y of Eileen Collins's nose in the 512x512 image
 CLASSES = ["Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral"]
@@ -170,12 +170,18 @@ def test_any_size_is_resized_to_the_model_input(int8_predictor, faces, tmp_path)
     assert np.mean(right) >= 0.7, right  # chance is 1/7
 
 
-def test_numpy_resize_matches_pillow():
+def test_numpy_resize_matches_pillow(monkeypatch):
+    """On noise (the hardest case) the numpy fallback gives Pillow's pixels, blocks-then-filter as Pillow does it
+    with reducing_gap (the exact antialiased filter is a different filter: tests/predict/test_frames.py)."""
+    import edgefer.predictor as predictor_module
+
     rng = np.random.default_rng(0)
     image = rng.integers(0, 256, (137, 91), dtype=np.uint8)
+    monkeypatch.setattr(predictor_module, "RESIZE_BACKEND", "numpy")
     ours = resize(image, 48, 48)
-    pillow = np.asarray(Image.fromarray(image).resize((48, 48), Image.Resampling.BILINEAR), dtype=np.float32)
-    assert np.abs(ours - pillow).mean() < 1.0 and np.abs(ours - pillow).max() <= 4
+    pillow = np.asarray(Image.fromarray(image).resize((48, 48), Image.Resampling.BILINEAR,
+                                                      reducing_gap=predictor_module.PILLOW_REDUCING_GAP), np.float32)
+    assert np.abs(ours - pillow).mean() < 0.5 and np.abs(ours - pillow).max() <= 1
 
 
 def test_float_model_and_quantized_model_agree(bundle, faces):

