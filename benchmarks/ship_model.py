@@ -20,6 +20,7 @@ from pathlib import Path
 
 from edgefer.fileio import atomic_path
 from edgefer.predict.packaged import card_path
+from edgefer.predict.packaged import main as readme_main
 from edgefer.predictor import PACKAGED_MODELS, read_model_meta
 
 ASSETS = Path(__file__).resolve().parents[1] / "edgefer" / "assets"
@@ -60,6 +61,7 @@ def main() -> None:
         tmp.write_text(json.dumps(card, indent=1) + "\n")
     print(f"shipped {args.model} as {target}: {row['accuracy']:.2%} on {report['split']} "
           f"(n={report['n']:,})")
+    readme_main([str(ASSETS.parents[1] / "README.md")])  # its packaged-models table comes from the cards
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from edgefer.train.config import TrainConfig
+from edgefer.train.packaged_start import is_packaged
 from edgefer.train.run_record import default_export_dir
 
 
@@ -21,18 +22,30 @@ class PipelineConfig:
     out: Path = Path("pipeline")
     data: str | None = None  # None: the embedded sample
     model: str = "mobilenetv2"
-    img_size: int = 96
+    img_size: int | None = None  # the packaged model's size (--weights default), else 96
     epochs: int = 4
-    weights: str = "none"
+    weights: str = "default"  # start from the packaged default model (offline); "none": from scratch
     bench_runs: int = 100
     predict_faces: int = 7
 
     def train_config(self) -> TrainConfig:
-        # weights none: the scratch recipe (one warm-up epoch of the few); otherwise head, then fine-tuning.
+        # weights none: the scratch recipe, every layer (one warm-up epoch of the few); otherwise the finetune
+        # recipe: the head on the frozen base for one epoch, then the top layers (all of them from ImageNet).
         scratch = self.weights == "none"
+        packaged = is_packaged(self.weights)
+        img_size = self.img_size if self.img_size is not None or packaged else 96
         return TrainConfig(model=self.model, mode="advanced", data=self.data, epochs=self.epochs, head_epochs=1,
-                           img_size=self.img_size, weights=self.weights, unfreeze="all",
+                           img_size=img_size, weights=self.weights, unfreeze="default" if packaged else "all",
                            warmup_epochs=1 if scratch else None, batch_size=32, out=str(self.out / "runs"))
+
+    @property
+    def description(self) -> str:
+        if self.weights == "none":
+            return "from scratch (scratch recipe, every layer trainable)"
+        if is_packaged(self.weights):
+            return (f"fine-tuned from the packaged {self.weights!r} model (head on the frozen base for 1 epoch, then "
+                    f"its top layers)")
+        return f"fine-tuned from {self.weights} weights (head for 1 epoch, then every layer)"
 
 
 def run_pipeline(config: PipelineConfig, say) -> dict:
@@ -42,9 +55,10 @@ def run_pipeline(config: PipelineConfig, say) -> dict:
     from edgefer.export.run import export_run
     from edgefer.train.training import train
 
-    say(f"[1/4] train {config.model} {'scratch recipe' if config.weights == 'none' else 'advanced'}, {config.img_size} px, {config.epochs} epochs, weights {config.weights}, "
+    train_config = config.train_config().validate()
+    say(f"[1/4] train {config.model} {train_config.img_size} px, {config.description}, {config.epochs} epochs, "
         f"on {config.data or 'the embedded sample'}")
-    result = train(config.train_config())
+    result = train(train_config)
     say(f"      test accuracy {result.metrics['test']['accuracy']:.1%} (n={result.metrics['test']['n']:,}) "
         f"-> {result.run_dir}")
     if config.data is None and config.weights == "none":

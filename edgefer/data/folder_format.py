@@ -1,7 +1,8 @@
 """Reader for the Kaggle folder layout: `train/<class>/*.png|jpg`, `test/<class>/*`.
 
 Class folder names are matched case-insensitively with the usual variants (`disgusted`, `fearful`,
-`surprised`, ...). Images that are not 48x48 grayscale are converted and resized, and counted.
+`surprised`, ...); with `--labels folders` the folder names are the classes instead (a team's own classes,
+any number of them). Images that are not 48x48 grayscale are converted and resized, and counted.
 Pillow's decompression-bomb guard stays on.
 """
 
@@ -39,10 +40,12 @@ def _visible_dirs(path: Path) -> list[Path]:
     return sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
-def _split_dirs(root: Path) -> list[tuple[str, Path]]:
+def _split_dirs(root: Path, own_classes: bool = False) -> list[tuple[str, Path]]:
     """(split name, folder) pairs; a root holding class folders directly is one Training split."""
     subdirs = _visible_dirs(root)
-    if subdirs and all(class_id_for_folder(p.name) is not None for p in subdirs):
+    class_folders = (not any(p.name.lower() in SPLIT_FOLDERS for p in subdirs) if own_classes
+                     else all(class_id_for_folder(p.name) is not None for p in subdirs))
+    if subdirs and class_folders:
         return [("Training", root)]
     pairs = []
     for sub in subdirs:
@@ -57,26 +60,40 @@ def _split_dirs(root: Path) -> list[tuple[str, Path]]:
     return pairs
 
 
-def list_images(root: Path, report: LoadReport) -> list[tuple[Path, int, str]]:
-    """(file, class id, split) for every image under the layout, in a deterministic order."""
+def list_images(root: Path, report: LoadReport, own_classes: bool = False) -> tuple[list[tuple[Path, int, str]], tuple[str, ...]]:
+    """(file, class id, split) for every image under the layout in a deterministic order, and the class names.
+
+    Class folders are FER2013's (with the usual variants; ids 0-6, all 7 classes), or with `own_classes` the folder
+    names themselves (`--labels folders`: a team's own classes, sorted, matched case-insensitively across splits)."""
+    splits = [(split, split_dir, _visible_dirs(split_dir)) for split, split_dir in _split_dirs(root, own_classes)]
+    if own_classes:
+        spelled = {}
+        for _, _, class_dirs in splits:
+            for class_dir in class_dirs:
+                spelled.setdefault(class_dir.name.lower(), class_dir.name)
+        classes = tuple(spelled[key] for key in sorted(spelled))
+        class_id = lambda name: classes.index(spelled[name.lower()])  # noqa: E731
+    else:
+        classes, class_id = FER2013_CLASSES, class_id_for_folder
     entries = []
-    for split, split_dir in _split_dirs(root):
-        class_dirs = _visible_dirs(split_dir)
+    for split, split_dir, class_dirs in splits:
         if not class_dirs:
-            raise DataError(f"{split_dir}: empty folder; expected class folders ({', '.join(FER2013_CLASSES)})")
+            raise DataError(f"{split_dir}: empty folder; expected class folders "
+                            f"({'your classes' if own_classes else ', '.join(FER2013_CLASSES)})")
         for class_dir in class_dirs:
-            class_id = class_id_for_folder(class_dir.name)
-            if class_id is None:
+            label = class_id(class_dir.name)
+            if label is None:
                 raise DataError(
-                    f"{class_dir}: unknown class folder; expected one of {', '.join(sorted(FOLDER_NAME_TO_ID))}"
+                    f"{class_dir}: unknown class folder; expected one of {', '.join(sorted(FOLDER_NAME_TO_ID))} "
+                    f"(or --labels folders to train on your own classes, named by their folders)"
                 )
             files = sorted(p for p in class_dir.iterdir() if p.is_file() and not p.name.startswith("."))
             images = [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
             report.ignored_files += len(files) - len(images)
             if not images:
                 raise DataError(f"{class_dir}: empty folder; expected images ({', '.join(IMAGE_SUFFIXES)})")
-            entries.extend((p, class_id, split) for p in images)
-    return entries
+            entries.extend((p, label, split) for p in images)
+    return entries, classes
 
 
 def read_face_image(path: Path) -> tuple[np.ndarray, bool]:
@@ -96,10 +113,11 @@ def read_face_image(path: Path) -> tuple[np.ndarray, bool]:
         raise DataError(f"{path}: unreadable image ({error}); expected a PNG or JPEG face") from None
 
 
-def read_image_folder(root: Path, *, skip_bad: bool = False, report: LoadReport | None = None) -> FERDataset:
+def read_image_folder(root: Path, *, skip_bad: bool = False, report: LoadReport | None = None,
+                      own_classes: bool = False) -> FERDataset:
     root = Path(root)
     report = report or LoadReport(source=str(root), format="image-folders")
-    entries = list_images(root, report)
+    entries, classes = list_images(root, report, own_classes)
     images, labels, usage = [], [], []
     with progress_bar(f"reading {root.name}/", len(entries)) as advance:
         for i, (path, class_id, split) in enumerate(entries):
@@ -119,5 +137,10 @@ def read_image_folder(root: Path, *, skip_bad: bool = False, report: LoadReport 
     if not images:
         raise DataError(f"{root}: no readable images")
     return FERDataset(
-        images=np.stack(images), labels=np.array(labels), usage=np.array(usage), classes=FER2013_CLASSES, report=report
+        images=np.stack(images), labels=np.array(labels), usage=np.array(usage), classes=classes, report=report
     )
+
+
+def read_own_classes(root: Path, *, skip_bad: bool = False, report: LoadReport | None = None) -> FERDataset:
+    """An image-folder tree whose class folders are the classes (`--labels folders`)."""
+    return read_image_folder(root, skip_bad=skip_bad, report=report, own_classes=True)

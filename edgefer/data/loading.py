@@ -17,12 +17,12 @@ from edgefer.data.cache import cache_path, default_cache_dir
 from edgefer.data.csv_format import read_fer2013_csv
 from edgefer.data.dataset import FERDataset, LoadReport
 from edgefer.data.ferplus import apply_ferplus_labels, find_ferplus_file
-from edgefer.data.folder_format import looks_like_folder_layout, read_image_folder
+from edgefer.data.folder_format import looks_like_folder_layout, read_image_folder, read_own_classes
 from edgefer.data.npz_format import read_npz, save_npz
 from edgefer.data.sample import SAMPLE_PATH
 from edgefer.errors import DataError
 
-LABEL_SOURCES = ("fer2013", "ferplus")
+LABEL_SOURCES = ("fer2013", "ferplus", "folders")
 CSV_NAMES = ("fer2013.csv", "fer2013.csv.gz")
 CSV_SUFFIXES = (".csv", ".csv.gz", ".gz", ".txt")
 
@@ -55,6 +55,9 @@ SOURCE_FORMATS: dict[str, SourceFormat] = {
         SourceFormat("image-folders", looks_like_folder_layout, read_image_folder, cacheable=True),
     )
 }
+# `--labels folders`: the same tree read with its folder names as the classes (a cache entry of its own).
+OWN_CLASSES_FORMAT = SourceFormat("image-folders-own-classes", looks_like_folder_layout, read_own_classes,
+                                  cacheable=True)
 
 
 def resolve_source(path: Path) -> tuple[Path, SourceFormat]:
@@ -121,13 +124,20 @@ def load_dataset(
 ) -> FERDataset:
     """Load FER2013 from a CSV (.gz), a Kaggle image-folder tree or a .npz; None = embedded sample.
 
-    labels: "fer2013" (7 classes) or "ferplus" (majority vote of fer2013new.csv, 8 classes).
+    labels: "fer2013" (7 classes), "ferplus" (majority vote of fer2013new.csv, 8 classes), or "folders" (an image
+    tree's class folder names are the classes: your own classes).
     """
     if labels not in LABEL_SOURCES:
         raise DataError(f"unknown label source {labels!r}; expected one of {', '.join(LABEL_SOURCES)}")
     start = time.perf_counter()
     source, fmt = resolve_source(Path(path) if path is not None else SAMPLE_PATH)
-    report = LoadReport(source=str(source) if path is not None else f"embedded sample ({source.name})", format=fmt.name)
+    if labels == "folders":
+        if fmt.name != "image-folders":
+            raise DataError(f"{source}: --labels folders names the classes by the class folders of an image tree "
+                            f"(train/<class>/*.png, test/<class>/*.png); this is {fmt.name}")
+        fmt = OWN_CLASSES_FORMAT
+    report = LoadReport(source=str(source) if path is not None else f"embedded sample ({source.name})", format=fmt.name,
+                        label_source=labels)
     cache_root = (Path(cache_dir) if cache_dir else default_cache_dir()) if use_cache else None
     dataset = _read_with_cache(source, fmt, skip_bad, cache_root, report)
     if labels == "ferplus":

@@ -55,3 +55,54 @@ def packaged_models() -> list[PackagedModel]:
         except (OSError, ValueError) as error:
             raise PredictorError(f"{card}: the card of packaged model {name!r} cannot be read ({error})") from None
     return found
+
+
+# The README's table of packaged models is generated from the cards, so its figures cannot drift from them:
+# `python -m edgefer.predict.packaged README.md` rewrites the part between these markers (benchmarks/ship_model.py
+# runs it after writing a card), and tests/predict/test_packaged.py fails when the README and the cards disagree.
+README_BEGIN = "<!-- packaged-models: generated from edgefer/assets/*_model.json by `python -m edgefer.predict.packaged README.md` -->"
+README_END = "<!-- /packaged-models -->"
+
+
+def readme_section(models: list[PackagedModel] | None = None) -> str:
+    """The README's packaged-model table and trade-offs, in Markdown, from the cards."""
+    models = packaged_models() if models is None else models
+    lines = [README_BEGIN,
+             "| `--model` | network | MB | PublicTest accuracy (int8) | p50 ms, 1 thread | measured on |",
+             "|---|---|---|---|---|---|"]
+    for m in models:
+        machine = m.card.get("bench", {}).get("machine", {})
+        extensions = ", ".join(machine.get("vector_extensions", [])) or "?"
+        accuracy, latency = m.accuracy, m.latency_ms()
+        lines.append(f"| `{m.name}` | {m.architecture} | {m.path.stat().st_size / 1e6:.2f} | "
+                     f"{'?' if accuracy is None else f'{accuracy:.2%}'} | "
+                     f"{'?' if latency is None else f'{latency:.2f}'} | {m.machine} ({extensions}) |")
+    lines.append("")
+    lines += [f"- `{m.name}`: {m.card.get('tradeoff') or 'no trade-off recorded'}" for m in models]
+    return "\n".join(lines + [README_END])
+
+
+def replace_readme_section(text: str, section: str) -> str:
+    """`text` with the part between the markers replaced by `section` (a PredictorError if the markers are missing)."""
+    start, end = text.find(README_BEGIN), text.find(README_END)
+    if start < 0 or end < start:
+        raise PredictorError(f"the README has no packaged-models markers ({README_BEGIN} ... {README_END})")
+    return text[:start] + section + text[end + len(README_END):]
+
+
+def main(argv=None) -> int:
+    import sys
+
+    from edgefer.fileio import write_text
+
+    paths = [Path(a) for a in (sys.argv[1:] if argv is None else argv)] or [Path("README.md")]
+    for path in paths:
+        updated = replace_readme_section(path.read_text(), readme_section())
+        if updated != path.read_text():
+            write_text(path, updated)
+            print(f"updated the packaged-models section of {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -5,6 +5,13 @@ Adding a backbone is one `BackboneSpec` entry: its constructor, the input scalin
 file in the Keras cache, how many top layers advanced mode unfreezes by default, and the width
 multipliers (`alpha`) it can be built with: MobileNetV2's 0.35-1.4 trade accuracy for speed, and
 Keras publishes ImageNet no-top weights for each of them at 96-224 px.
+
+`efficientnet-lite0` is EfficientNetB0 with Google's EfficientNet-Lite changes for integer hardware,
+built from Keras' own EfficientNet constructor: ReLU6 instead of swish (bounded activations) and no
+squeeze-and-excitation (whose sigmoid gates and outlier channels break full-int8 quantization of B0,
+located by benchmarks/int8_blame.py); at width and depth 1.0 the "stem and head not scaled" rule
+changes nothing. Keras publishes no ImageNet weights for it, so it trains from scratch (or from a
+PATH of its own weights); `--weights imagenet` is refused with that reason.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ class BackboneSpec:
     imagenet_file: Callable[[int, float], str]  # weights file in ~/.keras/models for (input size, alpha)
     default_unfreeze: int  # top layers unfrozen in advanced mode (about the last two blocks)
     alphas: tuple[float, ...] = (1.0,)  # width multipliers it can be built with
+    has_imagenet: bool = True  # Keras publishes ImageNet no-top weights for it
 
     def build(self, shape: tuple[int, int, int], weights: str | None, alpha: float = 1.0):
         """The backbone without its top (weights: None or "imagenet")."""
@@ -44,6 +52,16 @@ def _mobilenet_file(size: int, alpha: float = 1.0) -> str:
 def _application(name: str) -> Callable:
     """keras.applications.<name>, looked up when a model is built (the registry itself imports no Keras)."""
     return lambda **kwargs: getattr(import_keras().applications, name)(**kwargs)
+
+
+def _efficientnet_lite0(**kwargs):
+    """EfficientNet-Lite0 from Keras' EfficientNet parts: B0's blocks without squeeze-excite, ReLU6 throughout."""
+    from keras.src.applications import efficientnet
+
+    import_keras()
+    blocks = [{**block, "se_ratio": 0.0} for block in efficientnet.DEFAULT_BLOCKS_ARGS]
+    return efficientnet.EfficientNet(1.0, 1.0, 224, dropout_rate=0.2, activation="relu6", blocks_args=blocks,
+                                     name="efficientnet_lite0", **kwargs)
 
 
 BACKBONES: dict[str, BackboneSpec] = {
@@ -65,6 +83,15 @@ BACKBONES: dict[str, BackboneSpec] = {
             scaling_layer=None,
             imagenet_file=lambda size, alpha=1.0: "efficientnetb0_notop.h5",
             default_unfreeze=40,
+        ),
+        BackboneSpec(
+            name="efficientnet-lite0",
+            constructor=_efficientnet_lite0,
+            input_scaling="0..255 in; EfficientNet's own Rescaling (1/255) layer",
+            scaling_layer=None,
+            imagenet_file=lambda size, alpha=1.0: "none published by Keras for EfficientNet-Lite0",
+            default_unfreeze=40,
+            has_imagenet=False,
         ),
     )
 }

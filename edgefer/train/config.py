@@ -6,7 +6,9 @@ Two recipes (`RECIPES`) give the knobs their defaults:
   smoothing 0.1, flip + shift + random-erasing augmentation, GAP -> Dropout(0.2) -> softmax head.
 - finetune: ImageNet (or other pretrained) weights: a head on the frozen base, then (advanced mode)
   the top base layers unfrozen at a lower rate; Adam, a dense head.
-`recipe="auto"` picks scratch for `weights="none"` and finetune otherwise. Any knob given
+`recipe="auto"` picks scratch for `weights="none"` and finetune otherwise (ImageNet, a file, or a packaged
+model's name: `default` or `fast` start from the model edgefer ships, at its own width and input size, with a
+linear head; edgefer.train.packaged_start). Any knob given
 explicitly wins over its recipe's default; `resolved()` fills the rest and is what run.json records.
 """
 
@@ -29,6 +31,7 @@ RECIPES: dict[str, dict] = {
                      label_smoothing=0.0, augment="light", dropout=0.3, dense_units=(256,), bn_momentum=None),
 }
 MIN_IMG_SIZE, MAX_IMG_SIZE = 32, 224
+DEFAULT_IMG_SIZE = 224
 
 
 @dataclass
@@ -39,9 +42,9 @@ class TrainConfig:
     labels: str = "fer2013"
     ferplus: str | None = None
     epochs: int = 25
-    img_size: int = 224
-    alpha: float = 1.0  # width multiplier (MobileNetV2: 0.35, 0.5, 0.75, 1.0, 1.3, 1.4)
-    weights: str = "imagenet"  # imagenet | none | path to a no-top weights file
+    img_size: int | None = None  # default 224; starting from a packaged model: its own size
+    alpha: float | None = None  # width multiplier (MobileNetV2: 0.35 ... 1.4); default 1.0, or the packaged model's
+    weights: str = "imagenet"  # imagenet | none | a packaged model's name (default, fast) | path to weights
     recipe: str = "auto"  # scratch | finetune | auto (scratch when weights is none)
     batch_size: int | None = None  # recipe default: scratch 128, finetune 64
     learning_rate: float | None = None  # peak rate (scratch) / head-phase rate (finetune)
@@ -85,11 +88,24 @@ class TrainConfig:
             raise ModelError(f"unknown recipe {self.recipe!r}; expected one of auto, {', '.join(RECIPES)}")
         defaults = RECIPES[self.recipe_name]
         filled = {k: v for k, v in defaults.items() if getattr(self, k) is None and v is not None}
+        source = self.packaged_source
+        architecture = {"img_size": source.img_size if source else DEFAULT_IMG_SIZE,
+                        "alpha": source.alpha if source else 1.0,
+                        # a packaged model's features already tell expressions apart: a linear head on them
+                        "dense_units": () if source else filled.get("dense_units", self.dense_units)}
+        filled.update({k: v for k, v in architecture.items() if getattr(self, k) is None})
         if "warmup_epochs" in filled:  # a short run gets a shorter warm-up (at most a fifth of it)
             filled["warmup_epochs"] = min(filled["warmup_epochs"], self.epochs // 5)
         if self.recipe_name == "finetune" and "augment" in filled and self.mode == "simple":
             filled["augment"] = "none"  # simple mode trains on cached features of unaugmented faces
         return replace(self, recipe=self.recipe_name, **filled)
+
+    @property
+    def packaged_source(self):
+        """The packaged model `weights` names (edgefer.train.packaged_start.PackagedSource), else None."""
+        from edgefer.train.packaged_start import is_packaged, packaged_source
+
+        return packaged_source(self.weights) if is_packaged(self.weights) else None
 
     def validate(self) -> TrainConfig:
         """The resolved configuration (see `resolved`), or a ModelError naming the option that is wrong."""
@@ -97,6 +113,13 @@ class TrainConfig:
         from edgefer.train.backbones import BACKBONE_NAMES, get_backbone
 
         self = self.resolved()
+        source = self.packaged_source
+        if source is not None and (self.model, float(self.alpha)) != (source.model, source.alpha):
+            raise ModelError(f"--weights {self.weights} is a {source.model} with --alpha {source.alpha:g}; give that "
+                             f"--model and --alpha, or leave them out (got {self.model}, alpha {self.alpha:g})")
+        if source is not None and self.recipe == "scratch":
+            raise ModelError(f"--weights {self.weights} starts from trained weights; the scratch recipe would "
+                             f"re-learn BatchNorm statistics that were folded away: use --recipe finetune (the default)")
         if self.optimizer not in OPTIMIZERS:
             raise ModelError(f"--optimizer {self.optimizer!r}; expected one of {', '.join(OPTIMIZERS)}")
         if self.augment not in AUGMENT_PRESETS:

@@ -18,6 +18,7 @@ from edgefer.data.dataset import IMAGE_SIZE
 from edgefer.train.backbones import get_backbone
 from edgefer.train.config import TrainConfig
 from edgefer.train.keras_env import import_keras
+from edgefer.train.packaged_start import is_packaged
 from edgefer.train.weights import build_base
 
 INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 1)
@@ -55,7 +56,8 @@ def build_model(config: TrainConfig, num_classes: int, *, weights: str | None = 
     config = config.resolved()
     spec = get_backbone(config.model)
     weights = weights if weights is not None else config.weights
-    base = build_base(spec, config.img_size, weights, config.alpha)
+    # A packaged start is built empty; the trainer then loads the packaged model's weights (packaged_start).
+    base = build_base(spec, config.img_size, "none" if is_packaged(weights) else weights, config.alpha)
     base.trainable = False
     if config.bn_momentum is not None:
         _fast_batchnorm_statistics(base, config.bn_momentum)

@@ -33,6 +33,7 @@ from edgefer.train.data_feed import keras_feed, make_batches, one_hot
 from edgefer.train.distribute import Distribution, local_distribution, single_device
 from edgefer.train.keras_env import backend_name, import_keras
 from edgefer.train.model import FEATURES_LAYER, INPUT_SHAPE, build_model, unfreeze_top
+from edgefer.train.packaged_start import load_packaged_weights
 from edgefer.train.run_dir import (
     CHECKPOINT_DIR,
     CONFUSION_FILE,
@@ -141,6 +142,13 @@ class _Trainer:
                  "to train from scratch")
         weights = self.config.weights if not self.state.epochs_done else "none"  # a checkpoint holds the weights
         self.fer = build_model(self.config, len(self.classes), weights=weights)
+        source = self.config.packaged_source
+        if source is not None and not self.state.epochs_done:
+            same_classes = list(self.classes) == source.classes and self.config.dense_units == ()
+            load_packaged_weights(self.fer, source, keep_classifier=same_classes)
+            note(f"starting from {source.describe()}; "
+                 + ("its classifier kept (same classes)" if same_classes else
+                    f"a new head for {len(self.classes)} classes ({', '.join(self.classes)})"))
         best = self.ckpt / "best.weights.h5"
         if self.state.epochs_done and best.exists():  # resuming: the base's weights come from the checkpoint
             self.fer.full.load_weights(best)

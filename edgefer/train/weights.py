@@ -20,6 +20,10 @@ def keras_models_dir() -> Path:
 
 
 def weights_description(weights: str) -> str:
+    from edgefer.train.packaged_start import is_packaged, packaged_source
+
+    if is_packaged(weights):
+        return packaged_source(weights).describe()
     if weights == "imagenet":
         return "ImageNet (Keras applications)"
     if weights == "none":
@@ -33,6 +37,9 @@ def build_base(spec: BackboneSpec, img_size: int, weights: str, alpha: float = 1
     if weights == "none":
         return spec.build(shape, None, alpha)
     if weights == "imagenet":
+        if not spec.has_imagenet:
+            raise ModelError(f"no ImageNet weights exist for {spec.name} (Keras publishes none); "
+                             f"use --weights none (from scratch) or --weights PATH (weights of your own)")
         return _imagenet_base(spec, shape, alpha)
     return _file_base(spec, shape, Path(weights), alpha)
 

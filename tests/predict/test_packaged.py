@@ -73,3 +73,31 @@ def test_unknown_packaged_name_in_the_library():
 
     with pytest.raises(PredictorError, match="no packaged model named 'tiny'"):
         packaged_model_path("tiny")
+
+
+README = SAMPLE_PATH.parents[2] / "README.md"
+
+
+def test_readme_table_of_packaged_models_is_the_cards():
+    """The README's packaged-model figures come from the cards: regenerate with `python -m edgefer.predict.packaged`."""
+    from edgefer.predict.packaged import README_BEGIN, README_END, readme_section
+
+    text = README.read_text()
+    section = text[text.index(README_BEGIN): text.index(README_END) + len(README_END)]
+    assert section == readme_section(), "README.md's packaged-models table differs from the cards"
+    for model in packaged_models():
+        assert f"{model.accuracy:.2%}" in section and f"{model.latency_ms():.2f}" in section
+
+
+def test_readme_check_fails_on_a_changed_figure(tmp_path):
+    from edgefer.predict.packaged import main, readme_section, replace_readme_section
+
+    models = packaged_models()
+    stale = readme_section().replace(f"{models[0].accuracy:.2%}", "99.99%")
+    assert stale != readme_section()
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n\n{stale}\n\nmore\n")
+    assert main([str(readme)]) == 0
+    assert readme.read_text() == f"# x\n\n{readme_section()}\n\nmore\n"
+    with pytest.raises(PredictorError, match="no packaged-models markers"):
+        replace_readme_section("no markers here", readme_section())
