@@ -472,6 +472,15 @@ class FramePixels:
             self._array = np.asarray(self.pil)
         return self._array
 
+    def reduced(self, k: int) -> FramePixels:
+        """The frame with each k x k block averaged (Pillow's `reduce`, or the same arithmetic in numpy)."""
+        if k == 1:
+            return self
+        if self.pil is not None:
+            return FramePixels(self.pil.reduce(k))
+        means = _block_mean(self.array, k, k)
+        return FramePixels(means.astype(np.uint8) if self.array.dtype == np.uint8 else means)
+
     # Both methods cut the region out first and resize it alone (Pillow's `resize(box=...)` would also blend in
     # pixels just outside it), so the Pillow and numpy paths see the same pixels.
     def window(self, box, height: int, width: int) -> np.ndarray:
@@ -842,9 +851,13 @@ class BlazeFaceDetector:
     def detect(self, image, min_score: float = 0.5, iou: float = 0.3, clock=NO_TIMES) -> list[Face]:
         """Faces in a frame (numpy (H, W[, 3]) or FramePixels), boxes in its pixels."""
         pixels = image if isinstance(image, FramePixels) else FramePixels(image)
+        # The model sees 128 px: average k x k blocks of the whole frame once (cheap), then cut the windows
+        # from that small frame, instead of resizing each window down from full resolution.
+        k = max(1, min(pixels.shape[:2]) // self.size)
+        small = pixels.reduced(k)
         candidates = []
-        for window in self.windows(*pixels.shape[:2]):
-            tensor, scale, pad_x, pad_y = self._letterbox(pixels, window)
+        for window in self.windows(*small.shape[:2]):
+            tensor, scale, pad_x, pad_y = self._letterbox(small, window)
             x, y = window[:2]
             clock.lap("detector_preprocess")
             self.interpreter.set_tensor(self._in, tensor[None])
@@ -852,7 +865,7 @@ class BlazeFaceDetector:
             raw = self.interpreter.get_tensor(self._boxes)[0]
             logits = self.interpreter.get_tensor(self._scores)[0, :, 0].astype(np.float64)
             clock.lap("detector_invoke")
-            candidates.append(self._candidates(raw, logits, min_score, scale, pad_x, pad_y, x, y))
+            candidates.append(self._candidates(raw, logits, min_score, scale / k, pad_x, pad_y, x * k, y * k))
             clock.lap("detector_nms")
         boxes, scores, points = (np.concatenate(parts) for parts in zip(*candidates))
         faces = [Face(_clip_box(*box, pixels.shape), float(score), [tuple(p) for p in keypoints])
