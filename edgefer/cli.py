@@ -225,6 +225,7 @@ def train_command(
     batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Default: scratch 128, finetune 64."),
     labels: str = LABELS_OPT,
     ferplus: Optional[Path] = FERPLUS_OPT,
+    ferplus_target: str = typer.Option("votes", "--ferplus-target", help="With --labels ferplus: votes (cross-entropy against each face's distribution of the 10 annotators' votes) or majority (one-hot majority label)."),
     out: Path = typer.Option(Path("runs"), "--out", help="Parent folder of the run folders."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue an interrupted run folder from its last checkpoint."),
     seed: int = typer.Option(0, "--seed", help="Seeds the split, the batch order, augmentation and initialisation."),
@@ -262,7 +263,7 @@ def train_command(
             for run_mode in _expand(mode, MODES, "both"):
                 config = TrainConfig(
                     model=name, mode=run_mode, data=str(data) if data else None, labels=labels,
-                    ferplus=str(ferplus) if ferplus else None, epochs=epochs or 25, img_size=img_size, alpha=alpha, weights=weights,
+                    ferplus=str(ferplus) if ferplus else None, ferplus_target=ferplus_target, epochs=epochs or 25, img_size=img_size, alpha=alpha, weights=weights,
                     recipe=recipe, batch_size=batch_size, learning_rate=learning_rate, fine_tune_learning_rate=fine_tune_lr,
                     lr_schedule=lr_schedule, optimizer=optimizer, weight_decay=weight_decay, warmup_epochs=warmup_epochs,
                     augment=augment,
@@ -373,6 +374,7 @@ def bench_command(
     normalize: str = typer.Option("none", "--normalize", help="External models: 0_1, -1_1, imagenet or none."),
     labels: Optional[str] = typer.Option(None, "--labels", help="External models: their class names in output order, comma-separated."),
     tta: str = typer.Option("none", "--tta", help="none, flip (each artifact also measured with flip averaging, as a row of its own: accuracy and latency), or none,flip."),
+    labels_source: str = typer.Option("fer2013", "--labels-source", help="Labels to score against: fer2013, or ferplus (the FER+ majority vote, 8 classes, fer2013new.csv beside the CSV; 7-class models map onto it by name and Contempt counts as wrong for them; also reports accuracy on the faces where both label sources agree)."),
     frames: Optional[str] = typer.Option(None, "--frames", help="Time whole frames instead (decode, find faces, crop, classify) as EmotionPredictor.predict_frame runs them: a folder of images (with faces.json: faces found are scored), a video file, or 'sample' (a built-in set of VGA, 720p and portrait frames with known faces). Per frame p50/p99, ms per stage, faces found."),
     peer: Optional[str] = typer.Option(None, "--peer", help="With --frames: also time another library's whole pipeline on the same frames: fer (needs the fer package; see benchmarks/frames_vs_fer.sh)."),
     resize_backend: Optional[str] = typer.Option(None, "--resize-backend", help="With --frames: force edgefer's resizing to pillow or numpy (default: pillow when importable)."),
@@ -392,7 +394,8 @@ def bench_command(
 
     config = BenchConfig(paths=paths, data=str(data) if data else None, split=split, threads=_int_list(threads),
                          runs=runs, warmup=warmup, rounds=rounds, min_accuracy=min_accuracy, out=out, input_size=input_size,
-                         normalize=check_normalize(normalize), labels=parse_labels(labels), tta=_tta_list(tta))
+                         normalize=check_normalize(normalize), labels=parse_labels(labels), tta=_tta_list(tta),
+                         label_source=labels_source)
     report = run_bench(config)
     write_outputs(report, out)
     stdout_console.print(table(report))

@@ -29,3 +29,10 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, classes) -> d
         "per_class_f1": {c: float(v) for c, v in zip(classes, f1)},
         "confusion_matrix": cm.tolist(),
     }
+
+
+def accuracy_where(y_true: np.ndarray, y_pred: np.ndarray, where: np.ndarray) -> dict:
+    """Accuracy on the rows `where` holds (e.g. the faces whose FER2013 and FER+ labels agree), with their count."""
+    where = np.asarray(where, dtype=bool)
+    n = int(where.sum())
+    return {"n": n, "accuracy": float((np.asarray(y_true)[where] == np.asarray(y_pred)[where]).mean()) if n else 0.0}

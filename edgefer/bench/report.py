@@ -15,6 +15,11 @@ from rich.table import Table
 from edgefer.fileio import csv_text, write_json, write_text
 
 COLUMNS = ("artifact", "status", "size MB", "accuracy", "macro-F1")
+AGREED = "acc. where FER2013 agrees"  # a column of FER+-labelled reports (bench --labels-source ferplus)
+
+
+def _columns(report: dict) -> list[str]:
+    return [*COLUMNS, AGREED] if report.get("label_source") == "ferplus" else list(COLUMNS)
 
 
 def pareto_front(points: list[tuple[float, float]]) -> list[bool]:
@@ -46,6 +51,9 @@ def flat_rows(report: dict) -> list[dict]:
         if a["status"] == "ok":
             row.update({"accuracy": f"{a['accuracy']:.2%}", "macro-F1": f"{a['macro_f1']:.3f}",
                         "front": "yes" if i in front else ""})
+            if "where_fer2013_agrees" in a:
+                agreed = a["where_fer2013_agrees"]
+                row[AGREED] = f"{agreed['accuracy']:.2%} (n={agreed['n']:,})"
             for t in report["threads"]:
                 row[f"p50 ms {t}t"] = f"{a['latency'][str(t)]['p50_ms']:.2f}"
                 row[f"p99 ms {t}t"] = f"{a['latency'][str(t)]['p99_ms']:.2f}"
@@ -58,7 +66,7 @@ def flat_rows(report: dict) -> list[dict]:
 
 
 def table(report: dict) -> Table:
-    columns = [*COLUMNS, *_latency_columns(report["threads"])]  # runtimes: in bench.md/.json
+    columns = [*_columns(report), *_latency_columns(report["threads"])]  # runtimes: in bench.md/.json
     t = Table(title=f"edgefer bench: {report['split']} n={report['n']:,}, {report['machine']['cpu']}, "
                     f"{report['machine']['cores']} cores",
               caption=f"bold: on the accuracy-latency Pareto front ({report['threads'][0]} thread(s))")
@@ -76,8 +84,9 @@ def _extensions(machine: dict) -> str:
 
 
 def markdown(report: dict) -> str:
-    columns = [*COLUMNS, "front", *_latency_columns(report["threads"]), "runtime"]
-    lines = [f"# edgefer bench: {report['data']}, {report['split']} (n = {report['n']:,})", "",
+    columns = [*_columns(report), "front", *_latency_columns(report["threads"]), "runtime"]
+    labels = f", FER+ majority labels ({len(report['classes'])} classes)" if report.get("label_source") == "ferplus" else ""
+    lines = [f"# edgefer bench: {report['data']}, {report['split']} (n = {report['n']:,}){labels}", "",
              f"Machine: {report['machine']['cpu']}{_extensions(report['machine'])}, {report['machine']['cores']} cores, "
              f"{report['machine']['os']}, "
              f"Python {report['machine']['python']}. Latency: batch 1, {report['runs']} timed runs per thread count "

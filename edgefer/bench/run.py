@@ -27,7 +27,8 @@ from edgefer.bench.external import ExternalSpec
 from edgefer.bench.worker import latency_stats
 from edgefer.data.loading import load_dataset
 from edgefer.errors import DataError, ModelError, first_line
-from edgefer.evaluation import classification_metrics
+from edgefer.data.ferplus import original_labels
+from edgefer.evaluation import accuracy_where, classification_metrics
 from edgefer.export.meta import read_meta
 from edgefer.predictor import BLAZEFACE_FILE
 from edgefer.progress import note
@@ -54,6 +55,7 @@ class BenchConfig:
     timeout_s: int = 1800
     tta: list[str] = field(default_factory=lambda: ["none"])  # a row per artifact and mode
     rounds: int = 3  # latency rounds, the artifacts taking turns in each; `runs` is split between them
+    label_source: str = "fer2013"  # or "ferplus": scored against the FER+ majority (8 classes; 7-class models map on)
 
     @property
     def latency_rounds(self) -> int:
@@ -199,7 +201,7 @@ def _row(path: Path, name: str, tta: str = "none") -> dict:
 
 
 def bench_artifact(path: Path, prepared, labels, classes, config: BenchConfig, workdir: Path, name: str,
-                   tta: str = "none", slot: int = 0) -> dict:
+                   tta: str = "none", slot: int = 0, agree: np.ndarray | None = None) -> dict:
     """Round 1 of one artifact: accuracy, throughput, memory and the first latency samples (`slot`: a
     number of its own among the rows, naming its files in `workdir`)."""
     row = _row(path, name, tta)
@@ -222,9 +224,13 @@ def bench_artifact(path: Path, prepared, labels, classes, config: BenchConfig, w
     predicted = class_map[np.array(result.pop("predictions"))]
     other = predicted < 0  # an external model's class that we do not have: always wrong
     names = list(classes) + (["(other)"] if other.any() else [])
-    metrics = classification_metrics(labels, np.where(other, len(classes), predicted), names)
+    scored = np.where(other, len(classes), predicted)
+    metrics = classification_metrics(labels, scored, names)
+    if agree is not None:  # FER+ labels: also on the faces where FER2013's label is the same
+        metrics["where_fer2013_agrees"] = accuracy_where(labels, scored, agree)
     return {**row, "kind": kind, "status": "ok", **result, "job": {**job, "inputs": str(first_face)},
-            **{k: metrics[k] for k in ("n", "accuracy", "macro_f1", "per_class_recall", "confusion_matrix")}}
+            **{k: metrics[k] for k in ("n", "accuracy", "macro_f1", "per_class_recall", "confusion_matrix",
+                                       "where_fer2013_agrees") if k in metrics}}
 
 
 def more_latency_rounds(rows: list[dict], config: BenchConfig, workdir: Path) -> None:
@@ -247,10 +253,11 @@ def more_latency_rounds(rows: list[dict], config: BenchConfig, workdir: Path) ->
 
 def run_bench(config: BenchConfig) -> dict:
     artifacts = collect_artifacts(config.paths)
-    dataset = load_dataset(config.data)
+    dataset = load_dataset(config.data, labels=config.label_source)
     if config.split not in dataset.split_names():
         raise DataError(f"no {config.split} rows in {dataset.report.source}; it has {', '.join(dataset.split_names())}")
     test = dataset.split(config.split)
+    agree = original_labels(test, load_dataset(config.data)) == test.labels if config.label_source == "ferplus" else None
     # Prepare every artifact first: a missing option for an external model stops before any timing.
     prepared = []
     for path in artifacts:
@@ -267,7 +274,7 @@ def run_bench(config: BenchConfig) -> dict:
                 continue
             for tta in config.tta:
                 row = bench_artifact(path, inputs, test.labels, dataset.classes, config, Path(tmp), name, tta,
-                                     slot=len(rows))
+                                     slot=len(rows), agree=agree)
                 rows.append(row)
                 done = f"accuracy {row['accuracy']:.2%}" if row["status"] == "ok" else row.get("error", "")
                 note(f"  {row['name']}: {row['status']}, {done}")
@@ -277,6 +284,7 @@ def run_bench(config: BenchConfig) -> dict:
     from edgefer.train.run_dir import package_versions
 
     return {"data": dataset.report.source, "split": config.split, "n": len(test), "classes": list(dataset.classes),
+            "label_source": config.label_source,
             "threads": config.threads, "runs": config.runs, "rounds": config.latency_rounds,
             "tta": config.tta, "warmup": config.warmup, "machine": machine_info(),
             "versions": package_versions(), "artifacts": rows}

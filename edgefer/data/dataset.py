@@ -69,6 +69,8 @@ class FERDataset:
     classes: tuple[str, ...] = FER2013_CLASSES
     row_ids: np.ndarray | None = None
     report: LoadReport = field(default_factory=LoadReport)
+    # Soft labels (N, classes), each row a distribution, where the source has them (FER+: the annotators' votes).
+    targets: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.images = np.asarray(self.images)
@@ -84,6 +86,10 @@ class FERDataset:
             raise ValueError("images, labels, usage and row_ids must have the same length")
         if n and (self.labels.min() < 0 or self.labels.max() >= len(self.classes)):
             raise ValueError(f"labels must lie in 0..{len(self.classes) - 1}")
+        if self.targets is not None:
+            self.targets = np.asarray(self.targets, dtype=np.float32)
+            if self.targets.shape != (n, len(self.classes)):
+                raise ValueError(f"targets must be (N, {len(self.classes)}), got {self.targets.shape}")
         self.classes = tuple(self.classes)
 
     def __len__(self) -> int:
@@ -101,6 +107,7 @@ class FERDataset:
             labels=self.labels[index],
             usage=self.usage[index],
             row_ids=self.row_ids[index],
+            targets=None if self.targets is None else self.targets[index],
         )
 
     def split(self, name: str) -> FERDataset:

@@ -4,7 +4,9 @@ Each row holds 10 annotator votes over neutral, happiness, surprise, sadness, an
 fear, contempt, unknown and NF (not a face). The label is the class with the most votes (ties go
 to the earlier column, as `numpy.argmax` does). Rows are dropped when the top vote is `unknown`
 or `NF`, or when `Image name` is empty (FERPlus's own export skips those images).
-The class list becomes FER2013's seven plus Contempt as id 7 (see `edgefer.data.classes`).
+The class list becomes FER2013's seven plus Contempt as id 7 (see `edgefer.data.classes`). The votes themselves
+travel too, as `FERDataset.targets`: each face's distribution over the 8 emotions, the training target of
+`--ferplus-target votes`.
 """
 
 from __future__ import annotations
@@ -86,4 +88,32 @@ def apply_ferplus_labels(dataset: FERDataset, ferplus_path: Path) -> FERDataset:
     keep = has_name & (top >= 0)
     kept = dataset.subset(keep)
     report = replace(dataset.report, label_source="ferplus", dropped=int((~keep).sum()), dropped_reasons=reasons)
-    return replace(kept, labels=top[keep], classes=FERPLUS_CLASSES, report=report)
+    return replace(kept, labels=top[keep], classes=FERPLUS_CLASSES, report=report,
+                   targets=vote_distributions(votes[rows][keep], top[keep]))
+
+
+TIE_BREAK = 1e-4  # added to the majority class's share, so that argmax(target) is the majority label
+
+
+def vote_distributions(votes: np.ndarray, majority: np.ndarray) -> np.ndarray:
+    """(N, 10) FER+ vote counts -> (N, 8) distributions over FERPLUS_CLASSES (ids 0-7): the emotion votes
+    normalised, unknown and not-a-face left out (the FER+ paper's probability-distribution targets). Where two
+    emotions tie, the one the majority label took (the earlier vote column) gets TIE_BREAK more, so that the
+    accuracy Keras logs against these targets is accuracy against the majority labels."""
+    emotions = np.flatnonzero(VOTE_TO_CLASS >= 0)
+    out = np.zeros((len(votes), len(FERPLUS_CLASSES)), np.float32)
+    out[:, VOTE_TO_CLASS[emotions]] = votes[:, emotions]
+    out[np.arange(len(out)), majority] += TIE_BREAK * out.sum(axis=1)
+    totals = out.sum(axis=1, keepdims=True)
+    return np.divide(out, totals, out=np.zeros_like(out), where=totals > 0)
+
+
+def original_labels(split: FERDataset, fer2013: FERDataset) -> np.ndarray:
+    """The FER2013 label of each row of a FER+-labelled split, found by source row (ids 0-6 mean the same in both),
+    so results can also be given on the faces where the two label sources agree."""
+    position = np.full(int(max(fer2013.row_ids.max(initial=0), split.row_ids.max(initial=0))) + 1, -1)
+    position[fer2013.row_ids] = np.arange(len(fer2013))
+    found = position[split.row_ids]
+    if (found < 0).any():
+        raise DataError(f"{fer2013.report.source}: rows of the FER+ split are missing from the FER2013 labels")
+    return fer2013.labels[found]

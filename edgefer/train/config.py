@@ -22,6 +22,7 @@ from edgefer.errors import ModelError
 MODES = ("simple", "advanced")
 LR_SCHEDULES = ("cosine", "constant")
 OPTIMIZERS = ("adam", "adamw", "sgd")
+FERPLUS_TARGETS = ("votes", "majority")
 
 # Defaults each recipe gives to the knobs left as None.
 RECIPES: dict[str, dict] = {
@@ -41,6 +42,9 @@ class TrainConfig:
     data: str | None = None  # None: the embedded sample
     labels: str = "fer2013"
     ferplus: str | None = None
+    # With labels ferplus: "votes" trains on each face's distribution of the 10 annotators' votes (the FER+ paper's
+    # best scheme), "majority" on the one-hot majority label. Evaluation is against the majority either way.
+    ferplus_target: str = "votes"
     epochs: int = 25
     img_size: int | None = None  # default 224; starting from a packaged model: its own size
     alpha: float | None = None  # width multiplier (MobileNetV2: 0.35 ... 1.4); default 1.0, or the packaged model's
@@ -152,6 +156,8 @@ class TrainConfig:
                 raise ModelError(f"--teacher-tta {self.kd_tta!r}; expected one of {', '.join(TTA_MODES)}")
         elif self.kd_tta != "none":
             raise ModelError(f"--teacher-tta {self.kd_tta} averages a teacher's targets; give the teacher with --teacher")
+        if self.ferplus_target not in FERPLUS_TARGETS:
+            raise ModelError(f"--ferplus-target {self.ferplus_target!r}; expected one of {', '.join(FERPLUS_TARGETS)}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise ModelError(f"--lr-schedule {self.lr_schedule!r}; expected one of {', '.join(LR_SCHEDULES)}")
         if self.unfreeze not in ("default", "all") and not str(self.unfreeze).isdigit():

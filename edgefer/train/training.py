@@ -23,7 +23,8 @@ from edgefer.data.cache import content_hash
 from edgefer.data.loading import load_dataset
 from edgefer.data.splits import split_dataset
 from edgefer.errors import ModelError, first_line
-from edgefer.evaluation import classification_metrics
+from edgefer.data.ferplus import original_labels
+from edgefer.evaluation import accuracy_where, classification_metrics
 from edgefer.fileio import atomic_path, csv_text, write_json, write_text
 from edgefer.progress import note
 from edgefer.train.augment import augment_spec
@@ -113,7 +114,7 @@ class _Trainer:
         self.splits = split_dataset(self.dataset, val_fraction=c.val_fraction, seed=c.seed, test_split=c.test_split)
         self.classes = self.dataset.classes
         k = len(self.classes)
-        self.y = {name: one_hot(getattr(self.splits, name).labels, k) for name in ("train", "val", "test")}
+        self.y = {name: self._targets(getattr(self.splits, name), k) for name in ("train", "val", "test")}
         self.sample_weights = self._class_weights() if c.class_weights else None
         if c.teacher:
             from edgefer.train.distill import load_teacher, teacher_targets
@@ -126,6 +127,12 @@ class _Trainer:
                                              c.kd_tta)
         else:
             self.y_fit_val = self.y["val"]
+
+    def _targets(self, split, k: int) -> np.ndarray:
+        """What the loss compares with: one-hot labels, or with --labels ferplus --ferplus-target votes each face's
+        distribution of the annotators' votes (argmax: the majority label, what accuracy counts)."""
+        votes = self.config.labels == "ferplus" and self.config.ferplus_target == "votes"
+        return split.targets if votes and split.targets is not None else one_hot(split.labels, k)
 
     def _class_weights(self) -> np.ndarray:
         labels = self.splits.train.labels
@@ -307,7 +314,11 @@ class _Trainer:
         best.full.load_weights(self.ckpt / "best.weights.h5")
         with atomic_path(self.run_dir / MODEL_FILE) as tmp:
             best.full.save(tmp)
-        metrics = {name: self._evaluate(best, name) for name in ("val", "test")}
+        predicted = {name: self._probabilities(best, name).argmax(axis=1) for name in ("val", "test")}
+        metrics = {name: classification_metrics(getattr(self.splits, name).labels, predicted[name], self.classes)
+                   for name in predicted}
+        if self.config.labels == "ferplus":  # common ground with FER2013 models: faces whose two labels agree
+            metrics["test"]["where_fer2013_agrees"] = self._where_fer2013_agrees(predicted["test"])
         metrics = {"validation": metrics["val"], "test": metrics["test"], "best_epoch": self.state.best_epoch,
                    "test_split": self.config.test_split, "weights": weights_description(self.config.weights)}
         write_json(self.run_dir / METRICS_FILE, metrics)
@@ -324,14 +335,17 @@ class _Trainer:
         shutil.rmtree(self.ckpt)  # model.keras holds the best epoch; checkpoints are only for resuming
         return RunResult(self.run_dir, self.config, metrics, self.state.epochs_done, self.state.seconds)
 
-    def _evaluate(self, fer, name: str) -> dict:
-        split = getattr(self.splits, name)
+    def _where_fer2013_agrees(self, predicted: np.ndarray) -> dict:
+        test = self.splits.test
+        agree = original_labels(test, load_dataset(self.config.data, cache_dir=self.config.cache_dir)) == test.labels
+        return accuracy_where(test.labels, predicted, agree)
+
+    def _probabilities(self, fer, name: str) -> np.ndarray:
         if self.use_features:
-            probs = fer.head.predict(self.features[name], batch_size=256, verbose=0)
-        else:
-            batches = make_batches(split.images, self.y[name], batch_size=self.batch_size, shuffle=False)
-            probs = fer.full.predict(keras_feed(batches)[0], verbose=0)
-        return classification_metrics(split.labels, probs.argmax(axis=1), self.classes)
+            return fer.head.predict(self.features[name], batch_size=256, verbose=0)
+        batches = make_batches(getattr(self.splits, name).images, self.y[name], batch_size=self.batch_size,
+                               shuffle=False)
+        return fer.full.predict(keras_feed(batches)[0], verbose=0)
 
     def _write_run_json(self, final: bool = False) -> None:
         spec = get_backbone(self.config.model)
