@@ -114,7 +114,7 @@ class _Trainer:
         self.splits = split_dataset(self.dataset, val_fraction=c.val_fraction, seed=c.seed, test_split=c.test_split)
         self.classes = self.dataset.classes
         k = len(self.classes)
-        self.y = {name: self._targets(getattr(self.splits, name), k) for name in ("train", "val", "test")}
+        self.y = {name: fit_targets(getattr(self.splits, name), k, c) for name in ("train", "val", "test")}
         self.sample_weights = self._class_weights() if c.class_weights else None
         if c.teacher:
             from edgefer.train.distill import load_teacher, teacher_targets
@@ -127,12 +127,6 @@ class _Trainer:
                                              c.kd_tta)
         else:
             self.y_fit_val = self.y["val"]
-
-    def _targets(self, split, k: int) -> np.ndarray:
-        """What the loss compares with: one-hot labels, or with --labels ferplus --ferplus-target votes each face's
-        distribution of the annotators' votes (argmax: the majority label, what accuracy counts)."""
-        votes = self.config.labels == "ferplus" and self.config.ferplus_target == "votes"
-        return split.targets if votes and split.targets is not None else one_hot(split.labels, k)
 
     def _class_weights(self) -> np.ndarray:
         labels = self.splits.train.labels
@@ -372,6 +366,13 @@ class _Trainer:
             wall_seconds=round(self.state.seconds, 1),
             feature_extraction_seconds=self.state.feature_seconds,
         ).write(self.run_dir)
+
+
+def fit_targets(split, num_classes: int, config: TrainConfig) -> np.ndarray:
+    """What the loss compares with: one-hot labels, or with --labels ferplus --ferplus-target votes each face's
+    distribution of the annotators' votes (argmax: the majority label, what accuracy counts)."""
+    votes = config.labels == "ferplus" and config.ferplus_target == "votes"
+    return split.targets if votes and split.targets is not None else one_hot(split.labels, num_classes)
 
 
 def make_optimizer(keras, name: str, learning_rate: float, weight_decay: float):

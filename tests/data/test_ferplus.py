@@ -64,3 +64,15 @@ def test_misaligned_file_is_refused(fer_and_ferplus):
 def test_unknown_label_source(small_csv):
     with pytest.raises(DataError, match="unknown label source 'affectnet'"):
         load_dataset(small_csv[0], labels="affectnet")
+
+
+def test_votes_travel_as_distributions_whose_argmax_is_the_majority(fer_and_ferplus):
+    folder, _ = fer_and_ferplus
+    ds = load_dataset(folder / "fer2013.csv", labels="ferplus", use_cache=False)
+    assert ds.targets.shape == (3, 8)
+    np.testing.assert_allclose(ds.targets.sum(axis=1), 1.0, rtol=1e-5)
+    assert ds.targets[0, 7] == pytest.approx(1.0)  # all ten for contempt
+    assert ds.targets[1, 3] == pytest.approx(0.6, abs=1e-3) and ds.targets[1, 5] == pytest.approx(0.4, abs=1e-3)
+    assert ds.targets[2, 0] > ds.targets[2, 1] and ds.targets[2, 0] == pytest.approx(0.5, abs=1e-3)  # the tie
+    assert ds.targets.argmax(axis=1).tolist() == ds.labels.tolist()
+    assert ds.subset(np.array([2, 0])).targets.argmax(axis=1).tolist() == [0, 7]

@@ -117,3 +117,56 @@ def test_own_class_folders_need_the_option(own_classes_tree):
     dataset = load_dataset(own_classes_tree, labels="folders", use_cache=False)
     assert dataset.classes == ("calm", "joy", "shock") and dataset.report.label_source == "folders"
     assert sorted(dataset.split_names()) == ["PublicTest", "Training"] and len(dataset) == 240
+
+
+@pytest.fixture(scope="module")
+def sample_ferplus(sample, tmp_path_factory):
+    """A fer2013new.csv row-aligned with the sample's source rows: 6-8 votes for its FER2013 class, the rest
+    for the next class, Contempt for every 25th face (synthetic votes; the real file is not needed)."""
+    rows = sample["row_ids"]
+    lines = ["Usage,Image name,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF"]
+    column = {6: 0, 3: 1, 5: 2, 4: 3, 0: 4, 1: 5, 2: 6, 7: 7}  # class id -> vote column
+    by_row = {int(r): i for i, r in enumerate(rows)}
+    for row in range(int(rows.max()) + 1):
+        votes = [0] * 10
+        i = by_row.get(row)
+        if i is None:
+            lines.append("Training,," + ",".join(map(str, [10] + [0] * 9)))
+            continue
+        label = 7 if i % 25 == 0 else int(sample["labels"][i])
+        top = 6 + i % 3
+        votes[column[label]] = top
+        votes[column[(label + 1) % 8]] = 10 - top
+        lines.append(f"{sample['usage'][i]},fer{row:07d}.png," + ",".join(map(str, votes)))
+    path = tmp_path_factory.mktemp("ferplus") / "fer2013new.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("target", ["votes", "majority"])
+def test_ferplus_training_on_votes_or_majority(target, sample_ferplus, tmp_path):
+    result = runner.invoke(app, ["train", "--labels", "ferplus", "--ferplus", str(sample_ferplus), "--ferplus-target",
+                                 target, "--weights", "default", "--epochs", "3", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    (run,) = tmp_path.iterdir()
+    record = json.loads((run / "run.json").read_text())
+    assert record["config"]["ferplus_target"] == target and len(record["classes"]) == 8
+    assert record["classes"][-1] == "Contempt"
+    metrics = json.loads((run / "metrics.json").read_text())["test"]
+    assert metrics["n"] == 140 and metrics["accuracy"] > 0.3  # 8 classes, the 7 balanced ones from the packaged start
+    agreed = metrics["where_fer2013_agrees"]
+    assert 0 < agreed["n"] < metrics["n"] and 0 <= agreed["accuracy"] <= 1
+
+
+def test_votes_targets_are_the_distributions_majority_the_one_hot(sample_ferplus):
+    from edgefer import load_dataset
+    from edgefer.train.training import fit_targets
+
+    dataset = load_dataset(None, labels="ferplus", ferplus=sample_ferplus)
+    for target in ("votes", "majority"):
+        y = fit_targets(dataset, 8, TrainConfig(labels="ferplus", ferplus_target=target))
+        assert y.shape == (len(dataset), 8) and np.allclose(y.sum(axis=1), 1.0, atol=1e-5)
+        assert y.argmax(axis=1).tolist() == dataset.labels.tolist()
+        assert (y.max(axis=1) < 1.0).all() if target == "votes" else (y.max(axis=1) == 1.0).all()
+    with pytest.raises(ModelError, match="--ferplus-target 'soft'"):
+        TrainConfig(labels="ferplus", ferplus_target="soft", weights="none").validate()
