@@ -361,7 +361,7 @@ def _tta_list(text: str) -> list[str]:
 @app.command("bench")
 @user_errors
 def bench_command(
-    paths: Optional[list[Path]] = typer.Argument(None, help="A run folder (its model.keras + export/<run>/*), an export folder, or model files (.keras/.tflite/.onnx). With --frames: .tflite models or packaged names (default: the packaged default).", show_default=False),
+    paths: Optional[list[Path]] = typer.Argument(None, help="A run folder (its model.keras + export/<run>/*), an export folder, model files (.keras/.tflite/.onnx), or a packaged model by name (default, fast). With --frames: .tflite models or packaged names (default: the packaged default).", show_default=False),
     data: Optional[Path] = typer.Option(None, "--data", help="FER2013 in any form. Default: the embedded sample (its 140 test faces)."),
     split: str = typer.Option("PublicTest", "--split", help="Split to score on."),
     threads: str = typer.Option("1,2", "--threads", help="Thread counts for the latency runs, comma-separated."),
@@ -375,6 +375,7 @@ def bench_command(
     labels: Optional[str] = typer.Option(None, "--labels", help="External models: their class names in output order, comma-separated."),
     tta: str = typer.Option("none", "--tta", help="none, flip (each artifact also measured with flip averaging, as a row of its own: accuracy and latency), or none,flip."),
     labels_source: str = typer.Option("fer2013", "--labels-source", help="Labels to score against: fer2013, or ferplus (the FER+ majority vote, 8 classes, fer2013new.csv beside the CSV; 7-class models map onto it by name and Contempt counts as wrong for them; also reports accuracy on the faces where both label sources agree)."),
+    ferplus: Optional[Path] = FERPLUS_OPT,
     frames: Optional[str] = typer.Option(None, "--frames", help="Time whole frames instead (decode, find faces, crop, classify) as EmotionPredictor.predict_frame runs them: a folder of images (with faces.json: faces found are scored), a video file, or 'sample' (a built-in set of VGA, 720p and portrait frames with known faces). Per frame p50/p99, ms per stage, faces found."),
     peer: Optional[str] = typer.Option(None, "--peer", help="With --frames: also time another library's whole pipeline on the same frames: fer (needs the fer package; see benchmarks/frames_vs_fer.sh)."),
     resize_backend: Optional[str] = typer.Option(None, "--resize-backend", help="With --frames: force edgefer's resizing to pillow or numpy (default: pillow when importable)."),
@@ -395,7 +396,7 @@ def bench_command(
     config = BenchConfig(paths=paths, data=str(data) if data else None, split=split, threads=_int_list(threads),
                          runs=runs, warmup=warmup, rounds=rounds, min_accuracy=min_accuracy, out=out, input_size=input_size,
                          normalize=check_normalize(normalize), labels=parse_labels(labels), tta=_tta_list(tta),
-                         label_source=labels_source)
+                         label_source=labels_source, ferplus=str(ferplus) if ferplus else None)
     report = run_bench(config)
     write_outputs(report, out)
     stdout_console.print(table(report))

@@ -30,7 +30,7 @@ from edgefer.errors import DataError, ModelError, first_line
 from edgefer.data.ferplus import original_labels
 from edgefer.evaluation import accuracy_where, classification_metrics
 from edgefer.export.meta import read_meta
-from edgefer.predictor import BLAZEFACE_FILE
+from edgefer.predictor import BLAZEFACE_FILE, PACKAGED_MODELS, packaged_model_path
 from edgefer.progress import note
 from edgefer.train.run_record import RUN_FILE, RunRecord, default_export_dir
 
@@ -56,6 +56,7 @@ class BenchConfig:
     tta: list[str] = field(default_factory=lambda: ["none"])  # a row per artifact and mode
     rounds: int = 3  # latency rounds, the artifacts taking turns in each; `runs` is split between them
     label_source: str = "fer2013"  # or "ferplus": scored against the FER+ majority (8 classes; 7-class models map on)
+    ferplus: str | None = None  # fer2013new.csv[.gz]; default: beside the data
 
     @property
     def latency_rounds(self) -> int:
@@ -74,9 +75,12 @@ def _models_in(folder: Path) -> list[Path]:
 
 
 def collect_artifacts(paths: list[Path]) -> list[Path]:
-    """Files named directly; from a run folder its model.keras and export/<run>/*; from an export folder its files."""
+    """Files named directly (or a packaged model by name); from a run folder its model.keras and export/<run>/*; from
+    an export folder its files."""
     found: list[Path] = []
     for path in map(Path, paths):
+        if not path.exists() and str(path) in PACKAGED_MODELS:  # a packaged model by name: default, fast
+            path = packaged_model_path(str(path))
         if path.is_file():
             if path.suffix not in ARTIFACT_SUFFIXES:
                 raise ModelError(f"{path}: not a model file; expected {', '.join(ARTIFACT_SUFFIXES)}")
@@ -253,7 +257,7 @@ def more_latency_rounds(rows: list[dict], config: BenchConfig, workdir: Path) ->
 
 def run_bench(config: BenchConfig) -> dict:
     artifacts = collect_artifacts(config.paths)
-    dataset = load_dataset(config.data, labels=config.label_source)
+    dataset = load_dataset(config.data, labels=config.label_source, ferplus=config.ferplus)
     if config.split not in dataset.split_names():
         raise DataError(f"no {config.split} rows in {dataset.report.source}; it has {', '.join(dataset.split_names())}")
     test = dataset.split(config.split)

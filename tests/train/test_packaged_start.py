@@ -170,3 +170,17 @@ def test_votes_targets_are_the_distributions_majority_the_one_hot(sample_ferplus
         assert (y.max(axis=1) < 1.0).all() if target == "votes" else (y.max(axis=1) == 1.0).all()
     with pytest.raises(ModelError, match="--ferplus-target 'soft'"):
         TrainConfig(labels="ferplus", ferplus_target="soft", weights="none").validate()
+
+
+def test_bench_scores_seven_class_models_on_ferplus_labels(sample_ferplus, tmp_path):
+    """--labels-source ferplus: 7-class models map onto FER+'s 8 by name, Contempt counts as wrong for them."""
+    result = runner.invoke(app, ["bench", "default", "--labels-source", "ferplus", "--ferplus", str(sample_ferplus),
+                                 "--threads", "1", "--runs", "5", "--rounds", "1", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "bench.json").read_text())
+    assert report["label_source"] == "ferplus" and len(report["classes"]) == 8
+    (row,) = report["artifacts"]
+    contempt = report["classes"].index("Contempt")
+    assert row["per_class_recall"]["Contempt"] == 0.0 and sum(row["confusion_matrix"][contempt]) > 0
+    assert 0.3 < row["accuracy"] < row["where_fer2013_agrees"]["accuracy"] + 0.2
+    assert "acc. where FER2013 agrees" in (tmp_path / "bench.md").read_text()
