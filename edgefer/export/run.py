@@ -30,6 +30,7 @@ from edgefer.export.formats import EXPORT_FORMATS, ExportFormat
 from edgefer.export.runners import open_runner
 from edgefer.fileio import write_json
 from edgefer.predictor import BLAZEFACE_FILE
+from edgefer.train.backbones import get_backbone
 from edgefer.train.run_dir import MODEL_FILE
 from edgefer.train.run_record import RUN_FILE, RunRecord, default_export_dir
 
@@ -170,6 +171,9 @@ def export_one(fmt: ExportFormat, model, source: RunSource, out: Path, calibrati
         reason = f"conversion failed: {type(error).__name__}: {first_line(error, 300)}"
         check_result, meta = {"passed": False, "reason": reason.replace(str(temp), fmt.filename),
                               "agreement": None, "accuracy": None}, {}
+    note = get_backbone(source.run.config["model"]).int8_note if fmt.name == "int8" else ""
+    if not check_result["passed"] and note:
+        check_result["reason"] = f"{check_result['reason']}; {note}"
     final = out / fmt.filename if check_result["passed"] else out / "rejected" / fmt.filename
     if temp.exists():
         final.parent.mkdir(parents=True, exist_ok=True)

@@ -34,6 +34,7 @@ class BackboneSpec:
     default_unfreeze: int  # top layers unfrozen in advanced mode (about the last two blocks)
     alphas: tuple[float, ...] = (1.0,)  # width multipliers it can be built with
     has_imagenet: bool = True  # Keras publishes ImageNet no-top weights for it
+    int8_note: str = ""  # what to do when its full-integer int8 export is rejected (measured cause, remedies)
 
     def build(self, shape: tuple[int, int, int], weights: str | None, alpha: float = 1.0):
         """The backbone without its top (weights: None or "imagenet")."""
@@ -83,6 +84,10 @@ BACKBONES: dict[str, BackboneSpec] = {
             scaling_layer=None,
             imagenet_file=lambda size, alpha=1.0: "efficientnetb0_notop.h5",
             default_unfreeze=40,
+            int8_note=("EfficientNetB0's swish activations and squeeze-excite outliers in blocks 6-7 and the head need "
+                       "int8 steps of 2.6-37 (measured by benchmarks/int8_blame.py), so full int8 collapses: train "
+                       "--model efficientnet-lite0 (ReLU6, no squeeze-excite) for integer-only hardware, or export "
+                       "--dynamic (int8 weights, float activations) for a CPU"),
         ),
         BackboneSpec(
             name="efficientnet-lite0",

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from edgefer.errors import ModelError
+from edgefer.train.backbones import BACKBONE_NAMES
 from edgefer.train.config import TrainConfig
 from edgefer.train.training import resume_run, train
 
@@ -20,7 +21,7 @@ def tiny(tmp_path, **overrides) -> TrainConfig:
     return TrainConfig(**settings)
 
 
-@pytest.mark.parametrize("model", ["mobilenetv2", "efficientnetb0"])
+@pytest.mark.parametrize("model", BACKBONE_NAMES)
 @pytest.mark.parametrize("mode", ["simple", "advanced"])
 def test_run_folder_contents(tmp_path, model, mode):
     result = train(tiny(tmp_path, model=model, mode=mode))
@@ -156,3 +157,25 @@ def test_history_keeps_columns_that_appear_after_a_resume():
                                              {"epoch": 2, "loss": 1.0, "learning_rate": 0.1}]).splitlines()))
     assert rows == [{"epoch": "1", "loss": "2.0", "learning_rate": ""},
                     {"epoch": "2", "loss": "1.0", "learning_rate": "0.1"}]
+
+
+def test_int8_friendly_efficientnet_trains_and_exports_full_int8(tmp_path):
+    """efficientnet-lite0 (ReLU6, no squeeze-excite): the scratch recipe on the sample, then full int8 passes export's
+    checks (plain EfficientNetB0's collapses on real data; its rejection says why and what to use instead)."""
+    from edgefer.export.run import export_run
+
+    result = train(tiny(tmp_path, model="efficientnet-lite0", recipe="scratch", epochs=2))
+    folder, (int8,) = export_run(result.run_dir, ["int8"], out=tmp_path / "export", check_samples=100)
+    assert int8.status == "ok", int8.reason
+    assert int8.meta["model"] == "efficientnet-lite0" and (folder / "model_int8.tflite").is_file()
+
+
+def test_rejected_efficientnetb0_int8_names_the_cause_and_the_remedies(tmp_path, monkeypatch):
+    import edgefer.export.run as export_module
+
+    result = train(tiny(tmp_path, model="efficientnetb0", recipe="scratch", epochs=1))
+    monkeypatch.setattr(export_module, "judge", lambda *a: {"passed": False, "reason": "accuracy 12.9% is more than "
+                                                            "1.0% under Keras 63.9%", "agreement": 0.1, "accuracy": 0.13})
+    _, (int8,) = export_module.export_run(result.run_dir, ["int8"], out=tmp_path / "export", check_samples=50)
+    assert int8.status == "failed" and int8.reason.startswith("accuracy 12.9%")
+    assert "efficientnet-lite0" in int8.reason and "--dynamic" in int8.reason and "squeeze-excite" in int8.reason
