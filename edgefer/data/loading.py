@@ -21,6 +21,7 @@ from edgefer.data.folder_format import looks_like_folder_layout, read_image_fold
 from edgefer.data.npz_format import read_npz, save_npz
 from edgefer.data.sample import SAMPLE_PATH
 from edgefer.errors import DataError
+from edgefer.fileio import discard_damaged
 
 LABEL_SOURCES = ("fer2013", "ferplus", "folders")
 CSV_NAMES = ("fer2013.csv", "fer2013.csv.gz")
@@ -103,8 +104,8 @@ def _read_with_cache(source: Path, fmt: SourceFormat, skip_bad: bool, cache_dir:
             _restore_counts(cache_file, report)
             report.cache_hit = True
             return dataset
-        except DataError:
-            cache_file.unlink(missing_ok=True)  # a damaged cache entry is rebuilt, never trusted
+        except Exception as error:  # a damaged entry (any way numpy/zipfile fail) is rebuilt, never trusted
+            discard_damaged(cache_file, "the parse cache", error)
     dataset = fmt.read(source, skip_bad=skip_bad, report=report)
     try:
         save_npz(dataset, cache_file, **_cache_counts(report))

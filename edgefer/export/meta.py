@@ -51,5 +51,13 @@ def read_meta(path: Path) -> dict | None:
         return embedded
     beside = path.parent / META_NAME
     if beside.is_file():
-        return json.loads(beside.read_text()).get("artifacts", {}).get(path.name)
+        return read_export_record(beside).get("artifacts", {}).get(path.name)
     return None
+
+
+def read_export_record(path: Path) -> dict:
+    """An export folder's model.json (a record: damaged, it is an error that says what to do)."""
+    from edgefer.train.run_record import read_json_object
+
+    return read_json_object(path, "the export record edgefer export writes",
+                            fix="export the run again into this folder after deleting the file")

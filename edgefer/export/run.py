@@ -27,6 +27,7 @@ from edgefer.data.splits import split_dataset, stratified_subset
 from edgefer.errors import ModelError, first_line
 from edgefer.export.bundle import write_bundle
 from edgefer.export.formats import EXPORT_FORMATS, ExportFormat
+from edgefer.export.meta import read_export_record
 from edgefer.export.runners import open_runner
 from edgefer.fileio import write_json
 from edgefer.predictor import BLAZEFACE_FILE
@@ -232,7 +233,7 @@ def export_run(source: Path, formats: list[str], *, out: Path | None = None, dat
 def _write_sidecars(out: Path, run: RunSource, results: list[ArtifactResult], n_calib: int, n_check: int) -> None:
     write_json(out / "labels.json", {"classes": run.classes, "label_source": run.run.label_source})
     model_json = out / "model.json"
-    existing = json.loads(model_json.read_text()) if model_json.is_file() else {}
+    existing = read_export_record(model_json) if model_json.is_file() else {}
     artifacts = existing.get("artifacts", {})
     for r in results:
         name = EXPORT_FORMATS[r.format].filename

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from edgefer.errors import ModelError, first_line
-from edgefer.fileio import atomic_path
+from edgefer.fileio import atomic_path, discard_damaged
 from edgefer.progress import note
 from edgefer.train.keras_env import import_keras
 
@@ -110,6 +110,11 @@ def _as_tflite(teacher: _KerasTeacher, path: Path, cache_dir: Path):
     when conversion is impossible or the twin's probabilities differ."""
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     cached = cache_dir / f"teacher-{digest}-fp32.tflite"
+    if cached.is_file():
+        try:
+            _ArtifactTeacher(cached)
+        except Exception as error:  # damaged (a crash, a full disk) or from another version: converted again
+            discard_damaged(cached, "the teacher's cached TFLite conversion", error)
     try:
         if not cached.is_file():
             from edgefer.export.formats import tflite_fp32

@@ -19,14 +19,22 @@ RECORD_VERSION = 1
 EXPECTED = "the run record edgefer train writes"
 
 
-def read_json_object(path: Path, expected: str) -> dict:
-    """A JSON object from `path`, or a one-line ModelError naming the file and what was `expected`."""
+RECORD_FIX = "restore the file, or train the run again"
+
+
+def read_json_object(path: Path, expected: str, fix: str = RECORD_FIX, required: tuple[str, ...] = ()) -> dict:
+    """A JSON object from `path` holding the `required` keys, or a one-line ModelError naming the file, what was
+    `expected` and what to do (`fix`): damaged records are never guessed around."""
     try:
         data = json.loads(path.read_text())
     except (ValueError, UnicodeDecodeError) as error:
-        raise ModelError(f"{path}: not valid JSON ({error}); expected {expected}") from None
+        raise ModelError(f"{path}: damaged, not valid JSON ({error}); expected {expected}; {fix}") from None
     if not isinstance(data, dict):
-        raise ModelError(f"{path}: a JSON {type(data).__name__}; expected {expected} (an object)")
+        raise ModelError(f"{path}: a JSON {type(data).__name__}; expected {expected} (an object); {fix}")
+    missing = [key for key in required if key not in data]
+    if missing:
+        raise ModelError(f"{path}: no {', '.join(repr(k) for k in missing)} (written by another edgefer version?); "
+                         f"expected {expected}; {fix}")
     return data
 
 
@@ -70,7 +78,7 @@ class RunRecord:
         saved = read_json_object(path, EXPECTED)
         for key, kind, word in (("config", dict, "object"), ("classes", list, "list")):
             if not isinstance(saved.get(key), kind):
-                raise ModelError(f"{path}: no '{key}' {word}; expected {EXPECTED}")
+                raise ModelError(f"{path}: no '{key}' {word}; expected {EXPECTED}; {RECORD_FIX}")
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in saved.items() if k in known})
 

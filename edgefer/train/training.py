@@ -25,7 +25,7 @@ from edgefer.data.splits import split_dataset
 from edgefer.errors import ModelError, first_line
 from edgefer.data.ferplus import original_labels
 from edgefer.evaluation import accuracy_where, classification_metrics
-from edgefer.fileio import atomic_path, csv_text, write_json, write_text
+from edgefer.fileio import atomic_path, csv_text, discard_damaged, write_json, write_text
 from edgefer.progress import note
 from edgefer.train.augment import augment_spec
 from edgefer.train.backbones import get_backbone
@@ -78,7 +78,9 @@ class _State:
 
     def __init__(self, folder: Path):
         self.path = folder / "state.json"
-        saved = read_json_object(self.path, "the checkpoint state edgefer train writes") if self.path.exists() else {}
+        fix = f"delete {folder} to restart the run from its first epoch, or start a new run"
+        saved = (read_json_object(self.path, "the checkpoint state edgefer train writes", fix,
+                                  required=("epochs_done", "phase_done", "history")) if self.path.exists() else {})
         self.phase_done: list[str] = saved.get("phase_done", [])
         self.epochs_done: int = saved.get("epochs_done", 0)
         self.best_val: float = saved.get("best_val", -1.0)
@@ -152,7 +154,7 @@ class _Trainer:
                     f"a new head for {len(self.classes)} classes ({', '.join(self.classes)})"))
         best = self.ckpt / "best.weights.h5"
         if self.state.epochs_done and best.exists():  # resuming: the base's weights come from the checkpoint
-            self.fer.full.load_weights(best)
+            self._load_best(self.fer.full, best)
         self.use_features = finetune_simple and self.config.cache_features
 
     def _compile(self, model, learning_rate: float) -> None:
@@ -171,8 +173,14 @@ class _Trainer:
         """Pooled backbone features of every split, computed once and kept in the checkpoint folder."""
         path = self.ckpt / "features.npz"
         if path.exists():
-            with np.load(path, allow_pickle=False) as saved:
-                return {k: saved[k] for k in saved.files}
+            try:
+                with np.load(path, allow_pickle=False) as saved:
+                    features = {k: saved[k] for k in saved.files}
+                if all(len(features.get(n, ())) == len(getattr(self.splits, n)) for n in ("train", "val", "test")):
+                    return features
+                raise ValueError("its splits do not match this run's")
+            except Exception as error:  # a disposable cache: computed again
+                discard_damaged(path, "the cached backbone features", error)
         features, start = {}, time.perf_counter()
         for name in ("train", "val", "test"):
             split = getattr(self.splits, name)
@@ -230,12 +238,23 @@ class _Trainer:
         self._compile(self.fer.full, self.config.fine_tune_learning_rate)
         return self.fer.full
 
-    def _load_checkpoint(self, last: Path):
+    def _load_best(self, model, best: Path) -> None:
         try:
-            return self.keras.saving.load_model(last, safe_mode=True)
+            model.load_weights(best)
+        except Exception as error:  # h5py and Keras report a truncated or junk file in many ways
+            raise ModelError(f"{best}: damaged checkpoint, Keras cannot load it ({first_line(error)}); start a new "
+                             f"run, or delete the run's checkpoint folder to restart it") from None
+
+    def _load_checkpoint(self, last: Path):
+        fix = "start a new run, or delete the run's checkpoint folder to restart it"
+        try:
+            model = self.keras.saving.load_model(last, safe_mode=True)
         except Exception as error:  # Keras reports a truncated zip as "File not found" or a ValueError
-            raise ModelError(f"{last}: damaged checkpoint, Keras cannot load it ({first_line(error)}); "
-                             f"start a new run, or delete the run's checkpoint folder to restart it") from None
+            raise ModelError(f"{last}: damaged checkpoint, Keras cannot load it ({first_line(error)}); {fix}") from None
+        if getattr(model, "optimizer", None) is None:  # a model file, but not a checkpoint edgefer train wrote
+            raise ModelError(f"{last}: damaged checkpoint, a model without its optimizer state (not what edgefer "
+                             f"train writes); {fix}")
+        return model
 
     def _restore_full(self, last: Path) -> None:
         loaded = self._load_checkpoint(last)
@@ -305,7 +324,7 @@ class _Trainer:
     # ---------- final outputs ----------
     def finish(self) -> RunResult:
         best = build_model(self.config, len(self.classes), weights="none")
-        best.full.load_weights(self.ckpt / "best.weights.h5")
+        self._load_best(best.full, self.ckpt / "best.weights.h5")
         with atomic_path(self.run_dir / MODEL_FILE) as tmp:
             best.full.save(tmp)
         predicted = {name: self._probabilities(best, name).argmax(axis=1) for name in ("val", "test")}
