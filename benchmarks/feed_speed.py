@@ -26,8 +26,8 @@ import numpy as np
 
 
 def build(alpha: float, size: int):
+    from edgefer.keras_env import import_keras
     from edgefer.train.config import TrainConfig
-    from edgefer.train.keras_env import import_keras
     from edgefer.train.model import build_model
 
     keras = import_keras()

@@ -25,7 +25,7 @@ import numpy as np
 
 from edgefer.data.sample import SAMPLE_PATH
 from edgefer.export.formats import EXPORT_FORMATS
-from edgefer.export.runners import TFLiteRunner
+from edgefer.runners import TFLiteRunner
 from edgefer.train.backbones import BACKBONE_NAMES, get_backbone
 from edgefer.train.config import TrainConfig
 from edgefer.train.model import build_model

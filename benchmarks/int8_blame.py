@@ -27,9 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-from edgefer.export import formats
+from edgefer.conversion import representative_faces, tflite_converter
 from edgefer.export.run import calibration_and_check_faces, resolve_run
-from edgefer.export.runners import KerasRunner, TFLiteRunner
+from edgefer.runners import KerasRunner, TFLiteRunner
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads (lazily, in the functions below)
 
@@ -49,9 +49,9 @@ def block_names(tensor_names: list[str]) -> list[str]:
 
 def _converter(model, calibration):
     """export's converter with its int8 calibration; float input/output, as the debugger needs."""
-    tf, converter = formats._converter(model)
+    tf, converter = tflite_converter(model)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = formats._representative(calibration)
+    converter.representative_dataset = representative_faces(calibration)
     return converter
 
 

@@ -24,8 +24,8 @@ import numpy as np
 
 OTHER = """
 import sys, numpy as np
-from edgefer.export.runners import TFLiteRunner
-from edgefer.predict.runtime import runtime_version
+from edgefer.runners import TFLiteRunner
+from edgefer.runners import runtime_version
 faces = np.load(sys.argv[1], allow_pickle=False)
 out = {}
 for path in sys.argv[3:]:
@@ -46,8 +46,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=300)
     args = parser.parse_args()
     from edgefer.data.loading import load_dataset
-    from edgefer.export.runners import TFLiteRunner
-    from edgefer.predict.runtime import runtime_version
+    from edgefer.runners import TFLiteRunner, runtime_version
 
     test = load_dataset(args.data).split("PublicTest")
     faces = test.images[: args.n][..., None]
@@ -60,7 +59,7 @@ def main() -> None:
             sys.exit(proc.stderr[-2000:])
         with np.load(Path(tmp) / "o.npz", allow_pickle=False) as other:
             other_probs = {paths[int(k)]: other[k] for k in other.files}
-    version = next(l.split()[1] for l in proc.stdout.splitlines() if l.startswith("VERSION"))
+    version = next(s.split()[1] for s in proc.stdout.splitlines() if s.startswith("VERSION"))
     print(f"{len(faces)} faces; ai-edge-litert {runtime_version('ai-edge-litert')} vs tflite-runtime {version}")
     for line in proc.stdout.splitlines():
         if line.startswith("LOADFAIL"):

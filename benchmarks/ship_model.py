@@ -19,8 +19,8 @@ import shutil
 from pathlib import Path
 
 from edgefer.fileio import atomic_path
-from edgefer.predict.packaged import card_path
-from edgefer.predict.packaged import main as readme_main
+from edgefer.packaged import card_path
+from edgefer.packaged import main as readme_main
 from edgefer.predictor import PACKAGED_MODELS, read_model_meta
 
 ASSETS = Path(__file__).resolve().parents[1] / "edgefer" / "assets"

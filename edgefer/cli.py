@@ -414,7 +414,13 @@ def bench_command(
 
 
 def _bench_frames(paths, frames, peer, threads, rounds, out, resize_backend) -> None:
-    from edgefer.bench.frames import FrameBenchConfig, comparison_lines, frame_table, run_frame_bench, write_frame_outputs
+    from edgefer.bench.frames import (
+        FrameBenchConfig,
+        comparison_lines,
+        frame_table,
+        run_frame_bench,
+        write_frame_outputs,
+    )
     from edgefer.predictor import RESIZE_BACKENDS
 
     if resize_backend is not None and resize_backend not in RESIZE_BACKENDS:
@@ -481,7 +487,7 @@ def models_command() -> None:
     Figures come from each model's card (NAME_model.json beside it), written from a real `edgefer bench` run on the
     FER2013 PublicTest faces; latency depends on the CPU, so compare models within one bench run on yours.
     """
-    from edgefer.predict.packaged import packaged_models
+    from edgefer.packaged import packaged_models
 
     table = Table(title="packaged models: PublicTest accuracy, p50 latency at batch 1 on 1 thread")
     for column in ("name", "model", "MB", "accuracy", "p50 ms"):

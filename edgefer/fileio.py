@@ -36,6 +36,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from edgefer.errors import first_line
+from edgefer.progress import note
+
 
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
@@ -87,8 +90,6 @@ def csv_text(rows: list[dict]) -> str:
 
 def rebuilt_note(path: str | Path, what: str, error: BaseException) -> None:
     """The one line on stderr for a disposable file that was damaged or from another version and is rebuilt."""
-    from edgefer.errors import first_line
-    from edgefer.progress import note
 
     note(f"{path}: {what} was damaged or from another version ({first_line(error, 120)}); rebuilding it")
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+from edgefer.runs import default_export_dir
 from edgefer.train.config import TrainConfig
 from edgefer.train.packaged_start import is_packaged
-from edgefer.train.run_record import default_export_dir
 
 
 @dataclass

@@ -582,7 +582,7 @@ class TFLiteModel:
     """One TFLite model's input and output: quantize a batch, resize the batch axis, invoke, dequantize.
 
     The one place that knows a model's tensors; EmotionPredictor runs its faces through it and
-    edgefer's bench and export checks wrap it (edgefer.export.runners.TFLiteRunner)."""
+    edgefer's bench and export checks wrap it (edgefer.runners.TFLiteRunner)."""
 
     def __init__(self, interpreter):
         self.interpreter = interpreter

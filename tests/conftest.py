@@ -58,7 +58,7 @@ def small_csv(tmp_path) -> tuple[Path, np.ndarray, np.ndarray, list[str]]:
     images = faces(21)
     labels = np.arange(21) % 7
     usage = ["PublicTest" if i % 3 == 0 else "Training" for i in range(21)]
-    path = write_csv(tmp_path / "fer2013.csv", [csv_line(l, im, u) for l, im, u in zip(labels, images, usage)])
+    path = write_csv(tmp_path / "fer2013.csv", [csv_line(y, im, u) for y, im, u in zip(labels, images, usage)])
     return path, images, labels, usage
 
 

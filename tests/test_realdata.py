@@ -61,7 +61,7 @@ def test_shipped_model_reproduces_its_card(name, real_data, tmp_path):
     from typer.testing import CliRunner
 
     from edgefer.cli import app
-    from edgefer.predict.packaged import card_path
+    from edgefer.packaged import card_path
     from edgefer.predictor import packaged_model_path
 
     model = packaged_model_path(name)

@@ -258,7 +258,7 @@ def test_export_on_a_full_disk_leaves_no_artifact_under_its_name(small_disk, run
     disk = small_disk(1)
     result = runner.invoke(app, ["export", str(runs["done"]), "--int8", "--onnx", "--out", str(disk / "export")])
     assert result.exit_code == 2 and "Traceback" not in result.output and "the disk is full" in result.output
-    from edgefer.export.runners import open_runner
+    from edgefer.runners import open_runner
 
     artifacts = [p for p in (disk / "export").rglob("model*") if p.suffix in (".tflite", ".onnx")]
     assert len([p for p in artifacts if "rejected" not in p.parts]) < 2  # what did not fit is not there ...

@@ -21,13 +21,12 @@ import sys
 import time
 from pathlib import Path
 
+import edgefer.predictor as predictor_module
 from edgefer.errors import first_line
+from edgefer.predictor import EmotionPredictor, StageTimes
 
 
 def _edgefer_pipeline(job: dict):
-    import edgefer.predictor as predictor_module
-    from edgefer.predictor import EmotionPredictor, StageTimes
-
     if job.get("resize_backend"):
         predictor_module.RESIZE_BACKEND = job["resize_backend"]
     predictor = EmotionPredictor(job["model"], num_threads=job["threads"])

@@ -22,10 +22,12 @@ from pathlib import Path
 import numpy as np
 
 from edgefer.bench.frameset import TRUTH_FILE, make_frame_set
+from edgefer.bench.run import machine_info
 from edgefer.errors import DataError, ModelError
 from edgefer.fileio import discard_damaged, write_json, write_text
-from edgefer.predictor import FRAME_STAGES, IMAGE_SUFFIXES, PACKAGED_MODELS, resolve_model_path
+from edgefer.predictor import FRAME_STAGES, IMAGE_SUFFIXES, PACKAGED_MODELS, resize_backend, resolve_model_path
 from edgefer.progress import note
+from edgefer.runs import package_versions
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
 PEERS = ("fer",)
@@ -264,9 +266,6 @@ def _rows_for(name: str, threads: int, entry: dict, sizes: list[str], frame_set:
 
 
 def run_frame_bench(config: FrameBenchConfig) -> FrameReport:
-    from edgefer.bench.run import machine_info
-    from edgefer.predictor import resize_backend
-    from edgefer.train.run_dir import package_versions
 
     pipelines = _pipelines(config)
     frame_set = open_frame_set(config.source, Path(config.out))

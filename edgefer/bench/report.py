@@ -13,6 +13,8 @@ from pathlib import Path
 from rich.table import Table
 
 from edgefer.fileio import csv_text, write_json, write_text
+from edgefer.plotting import pyplot, save_figure
+from edgefer.train.plots import plot_confusion
 
 COLUMNS = ("artifact", "status", "size MB", "accuracy", "macro-F1")
 AGREED = "acc. where FER2013 agrees"  # a column of FER+-labelled reports (bench --labels-source ferplus)
@@ -118,7 +120,6 @@ def first_free(candidates: list[Box], taken: list[Box], bounds: Box) -> int:
 def plot_accuracy_latency(report: dict, path: Path) -> None:
     from matplotlib.ticker import FuncFormatter
 
-    from edgefer.plotting import pyplot, save_figure
 
     plt = pyplot()
     thread = str(report["threads"][0])
@@ -189,7 +190,6 @@ def _label_points(fig, ax, labels: list[tuple[str, float, float, float]]) -> Non
 def write_outputs(report: dict, out: Path) -> list[Path]:
     import numpy as np
 
-    from edgefer.train.plots import plot_confusion
 
     out.mkdir(parents=True, exist_ok=True)
     written = [write_json(out / "bench.json", report), write_text(out / "bench.csv", csv_text(flat_rows(report))),

@@ -25,14 +25,15 @@ import numpy as np
 
 from edgefer.bench.external import ExternalSpec
 from edgefer.bench.worker import latency_stats
+from edgefer.data.ferplus import original_labels
 from edgefer.data.loading import load_dataset
 from edgefer.errors import DataError, ModelError, first_line
-from edgefer.data.ferplus import original_labels
 from edgefer.evaluation import accuracy_where, classification_metrics
 from edgefer.export.meta import read_meta
 from edgefer.predictor import BLAZEFACE_FILE, PACKAGED_MODELS, packaged_model_path
 from edgefer.progress import note
-from edgefer.train.run_record import RUN_FILE, RunRecord, default_export_dir
+from edgefer.runners import open_runner
+from edgefer.runs import RUN_FILE, RunRecord, default_export_dir, package_versions
 
 ARTIFACT_SUFFIXES = (".keras", ".tflite", ".onnx")
 
@@ -106,7 +107,6 @@ def artifact_classes(path: Path) -> list[str] | None:
 
 
 def _model_channels(path: Path) -> int:
-    from edgefer.export.runners import open_runner
 
     runner = open_runner(path)
     if hasattr(runner, "input"):
@@ -122,7 +122,6 @@ class BrokenArtifact(Exception):
 
 def load_problem(path: Path) -> str | None:
     """Why `path` does not open in its runtime, or None when it does."""
-    from edgefer.export.runners import open_runner
 
     try:
         open_runner(path)
@@ -161,7 +160,7 @@ VECTOR_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "neon"
 
 
 def _cpuinfo_field(lines: list[str], *names: str) -> str | None:
-    return next((l.split(":", 1)[1].strip() for l in lines if l.split(":", 1)[0].strip() in names), None)
+    return next((s.split(":", 1)[1].strip() for s in lines if s.split(":", 1)[0].strip() in names), None)
 
 
 def machine_info() -> dict:
@@ -287,7 +286,6 @@ def run_bench(config: BenchConfig) -> dict:
         if config.latency_rounds > 1 and any(row["status"] == "ok" for row in rows):
             note(f"latency: {config.latency_rounds - 1} more round(s), the artifacts taking turns")
         more_latency_rounds(rows, config, Path(tmp))
-    from edgefer.train.run_dir import package_versions
 
     return {"data": dataset.report.source, "split": config.split, "n": len(test), "classes": list(dataset.classes),
             "label_source": config.label_source,

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from edgefer.errors import first_line
+from edgefer.runners import open_runner, runtime_version, with_tta_runner
 
 
 def _rss_mb() -> float:
@@ -58,7 +59,6 @@ def throughput(runner, inputs: np.ndarray, batch_sizes) -> dict:
 
 def time_threads(job: dict, inputs: np.ndarray) -> dict[str, list[int]]:
     """Batch-1 latency samples (ns) per thread count, each count on its own interpreter/session."""
-    from edgefer.export.runners import open_runner, with_tta_runner
 
     samples = {}
     for n in job["threads"]:
@@ -69,8 +69,6 @@ def time_threads(job: dict, inputs: np.ndarray) -> dict[str, list[int]]:
 
 def run_job(job: dict) -> dict:
     """The whole measurement, or with job["latency_only"] only the latency samples of one more round."""
-    from edgefer.export.runners import open_runner, with_tta_runner
-    from edgefer.predict.runtime import runtime_version
 
     baseline = _rss_mb()
     inputs = np.load(job["inputs"], allow_pickle=False)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from edgefer.evaluation import classification_metrics
-from edgefer.export.runners import open_runner
+from edgefer.runners import open_runner
 
 
 def evaluate_artifact(path: Path, images: np.ndarray, labels: np.ndarray, classes, batch_size: int = 64,

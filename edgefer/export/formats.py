@@ -14,7 +14,6 @@ tests/export/test_export.py re-checks it under `qemu-x86_64-static -cpu EPYC-Rom
 
 from __future__ import annotations
 
-import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +21,10 @@ from typing import Callable
 
 import numpy as np
 
+from edgefer.conversion import representative_faces, tensorflow, tflite_converter, tflite_fp32
 from edgefer.errors import ModelError, first_line
 from edgefer.export.meta import embed_onnx, embed_tflite
+from edgefer.predictor import find_interpreter
 
 ONNX_OPSET = 17
 
@@ -48,7 +49,6 @@ def _tensor_io(details: dict) -> dict:
 
 def tflite_io(artifact: bytes) -> dict:
     """Input and output dtype/scale/zero point of an in-memory TFLite model (for its metadata)."""
-    from edgefer.predictor import find_interpreter
 
     interpreter_class, _ = find_interpreter()
     try:
@@ -77,32 +77,15 @@ class ExportFormat:
     io: Callable[[object], dict] = tflite_io  # artifact -> {"input": {...}, "output": {...}} dtype/scale/zero
 
 
-def _tf():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
-
-    return tf
-
-
-def _converter(model):
-    tf = _tf()
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    return tf, converter
-
-
-def tflite_fp32(model, calibration) -> bytes:
-    return _converter(model)[1].convert()
-
-
 def tflite_fp16(model, calibration) -> bytes:
-    tf, converter = _converter(model)
+    tf, converter = tflite_converter(model)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.target_spec.supported_types = [tf.float16]
     return converter.convert()
 
 
 def tflite_dynamic(model, calibration) -> bytes:
-    tf, converter = _converter(model)
+    tf, converter = tflite_converter(model)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     # Per-channel dense quantization gives FULLY_CONNECTED v12, which tflite-runtime 2.14 cannot load;
     # per-tensor gives v9, which it loads (measured: same accuracy).
@@ -110,21 +93,11 @@ def tflite_dynamic(model, calibration) -> bytes:
     return converter.convert()
 
 
-def _representative(calibration):
-    def faces():
-        # A black and a white face pin the input range to 0..255: input scale 1.0, zero point 0,
-        # so raw uint8 pixels go straight in on every device (the faces alone may span less).
-        for face in (np.zeros_like(calibration[0]), np.full_like(calibration[0], 255), *calibration):
-            yield [face[None].astype(np.float32)]
-
-    return faces
-
-
 def tflite_int8(model, calibration) -> bytes:
-    tf, converter = _converter(model)
+    tf, converter = tflite_converter(model)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
 
-    converter.representative_dataset = _representative(calibration)
+    converter.representative_dataset = representative_faces(calibration)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     # uint8 in (raw pixels, see above); uint8 out: probabilities with scale 1/256.
     converter.inference_input_type = tf.uint8
@@ -135,15 +108,15 @@ def tflite_int8(model, calibration) -> bytes:
 def tflite_int16x8(model, calibration) -> bytes:
     """int8 weights, int16 activations: the known remedy when full int8 collapses (swish and
     squeeze-excite in EfficientNet). Float input/output; needs a CPU runtime, not an int8-only NPU."""
-    tf, converter = _converter(model)
+    tf, converter = tflite_converter(model)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = _representative(calibration)
+    converter.representative_dataset = representative_faces(calibration)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
     return converter.convert()
 
 
 def onnx_fp32(model, calibration):
-    tf = _tf()
+    tf = tensorflow()
     import tf2onnx
 
     signature = (tf.TensorSpec((None, 48, 48, 1), tf.float32, name="face"),)

@@ -14,6 +14,7 @@ import zipfile
 from pathlib import Path
 
 from edgefer.predictor import read_model_meta
+from edgefer.runs import read_json_object
 
 META_NAME = "model.json"
 ONNX_KEY = "edgefer"
@@ -57,7 +58,6 @@ def read_meta(path: Path) -> dict | None:
 
 def read_export_record(path: Path) -> dict:
     """An export folder's model.json (a record: damaged, it is an error that says what to do)."""
-    from edgefer.train.run_record import read_json_object
 
     return read_json_object(path, "the export record edgefer export writes",
                             fix="export the run again into this folder after deleting the file")

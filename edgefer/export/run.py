@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import math
 import os
 import shutil
@@ -28,12 +27,11 @@ from edgefer.errors import ModelError, first_line
 from edgefer.export.bundle import write_bundle
 from edgefer.export.formats import EXPORT_FORMATS, ExportFormat
 from edgefer.export.meta import read_export_record
-from edgefer.export.runners import open_runner
 from edgefer.fileio import write_json
 from edgefer.predictor import BLAZEFACE_FILE
+from edgefer.runners import KerasRunner, open_runner
+from edgefer.runs import MODEL_FILE, RUN_FILE, RunRecord, default_export_dir
 from edgefer.train.backbones import get_backbone
-from edgefer.train.run_dir import MODEL_FILE
-from edgefer.train.run_record import RUN_FILE, RunRecord, default_export_dir
 
 AGREEMENT_FLOOR = 0.99
 QUANTIZED_ACCURACY_DROP = 0.01
@@ -212,7 +210,6 @@ def export_run(source: Path, formats: list[str], *, out: Path | None = None, dat
     if unknown:
         raise ModelError(f"unknown format(s) {', '.join(unknown)}; expected {', '.join(EXPORT_FORMATS)}")
     run = resolve_run(source)
-    from edgefer.export.runners import KerasRunner
 
     keras_model = KerasRunner(run.model_path)
     calibration, faces, labels = calibration_and_check_faces(run, data, calib_samples, check_samples)

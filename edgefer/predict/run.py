@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from edgefer.predict.annotate import save_annotated
 from edgefer.predictor import (
     IMAGE_SUFFIXES,
     PACKAGED_MODELS,
@@ -99,7 +100,6 @@ def predict_images(predictor: EmotionPredictor, images: list[Path], options: Pre
             for line in [describe(str(path), r, i + 1) for i, r in enumerate(results)] or [f"{path}: no face found"]:
                 emit(line)
         if options.annotated_dir is not None:
-            from edgefer.predict.annotate import save_annotated
 
             save_annotated(array, results, options.annotated_dir / f"{path.stem}_annotated.png")
     if options.as_json:
@@ -145,7 +145,6 @@ def camera_loop(predictor: EmotionPredictor, source: str, options: PredictOption
                 times.add("decode", read_ms)  # the camera's read and colour conversion
             frames += 1
             if options.annotated_dir is not None:
-                from edgefer.predict.annotate import save_annotated
 
                 save_annotated(rgb, results, options.annotated_dir / f"frame_{frames:06d}.jpg")
             now = time.perf_counter()

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from edgefer.errors import ModelError
+
 
 @dataclass(frozen=True)
 class AugmentSpec:
@@ -37,7 +39,6 @@ AUGMENT_PRESETS: dict[str, AugmentSpec | None] = {
 
 
 def augment_spec(name: str) -> AugmentSpec | None:
-    from edgefer.errors import ModelError
 
     if name not in AUGMENT_PRESETS:
         raise ModelError(f"--augment {name!r}; expected one of {', '.join(AUGMENT_PRESETS)}")

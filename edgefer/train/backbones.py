@@ -19,7 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from edgefer.train.keras_env import import_keras
+from edgefer.errors import ModelError
+from edgefer.keras_env import import_keras
 
 KERAS_WEIGHTS_SIZES = (96, 128, 160, 192, 224)
 
@@ -104,7 +105,6 @@ BACKBONE_NAMES: tuple[str, ...] = tuple(BACKBONES)
 
 
 def get_backbone(name: str) -> BackboneSpec:
-    from edgefer.errors import ModelError
 
     if name not in BACKBONES:
         raise ModelError(f"unknown model {name!r}; expected one of {', '.join(BACKBONES)}")

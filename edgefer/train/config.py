@@ -18,6 +18,10 @@ import math
 from dataclasses import asdict, dataclass, replace
 
 from edgefer.errors import ModelError
+from edgefer.predictor import TTA_MODES
+from edgefer.train.augment import AUGMENT_PRESETS
+from edgefer.train.backbones import BACKBONE_NAMES, get_backbone
+from edgefer.train.packaged_start import is_packaged, packaged_source
 
 MODES = ("simple", "advanced")
 LR_SCHEDULES = ("cosine", "constant")
@@ -107,14 +111,11 @@ class TrainConfig:
     @property
     def packaged_source(self):
         """The packaged model `weights` names (edgefer.train.packaged_start.PackagedSource), else None."""
-        from edgefer.train.packaged_start import is_packaged, packaged_source
 
         return packaged_source(self.weights) if is_packaged(self.weights) else None
 
     def validate(self) -> TrainConfig:
         """The resolved configuration (see `resolved`), or a ModelError naming the option that is wrong."""
-        from edgefer.train.augment import AUGMENT_PRESETS
-        from edgefer.train.backbones import BACKBONE_NAMES, get_backbone
 
         self = self.resolved()
         source = self.packaged_source
@@ -150,7 +151,6 @@ class TrainConfig:
                 raise ModelError("--teacher needs a student that trains on faces: --recipe scratch or --mode advanced")
             if self.kd_temperature <= 0 or not 0.0 <= self.kd_weight <= 1.0:
                 raise ModelError("--kd-temperature must be > 0 and --kd-weight within 0..1")
-            from edgefer.predictor import TTA_MODES
 
             if self.kd_tta not in TTA_MODES:
                 raise ModelError(f"--teacher-tta {self.kd_tta!r}; expected one of {', '.join(TTA_MODES)}")

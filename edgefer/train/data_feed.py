@@ -20,8 +20,8 @@ import time
 
 import numpy as np
 
+from edgefer.keras_env import import_keras
 from edgefer.train.augment import AugmentSpec, augment_epoch
-from edgefer.train.keras_env import import_keras
 
 
 def one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:

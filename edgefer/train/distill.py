@@ -35,10 +35,13 @@ from pathlib import Path
 
 import numpy as np
 
+from edgefer.conversion import tflite_fp32
 from edgefer.errors import ModelError, first_line
 from edgefer.fileio import atomic_path, discard_damaged
+from edgefer.keras_env import import_keras
+from edgefer.predictor import with_tta
 from edgefer.progress import note
-from edgefer.train.keras_env import import_keras
+from edgefer.runners import open_runner
 
 TEACHER_BATCH = 256
 
@@ -61,7 +64,6 @@ class _ArtifactTeacher:
     """An exported teacher (.tflite, .onnx): an fp32 TFLite runs about 4x faster than Keras on a CPU."""
 
     def __init__(self, path: Path):
-        from edgefer.export.runners import open_runner
 
         self.runner = open_runner(path, num_threads=os.cpu_count())  # runtimes default to fewer threads
         probe = self.runner.predict(np.zeros((1, 48, 48, 1), np.uint8), batch_size=1)
@@ -117,7 +119,6 @@ def _as_tflite(teacher: _KerasTeacher, path: Path, cache_dir: Path):
             discard_damaged(cached, "the teacher's cached TFLite conversion", error)
     try:
         if not cached.is_file():
-            from edgefer.export.formats import tflite_fp32
 
             note(f"converting the teacher {path.name} to fp32 TFLite once (faster soft targets on a CPU)")
             with atomic_path(cached) as tmp:
@@ -145,7 +146,6 @@ def soften(probabilities: np.ndarray, temperature: float) -> np.ndarray:
 def teacher_targets(teacher, faces: np.ndarray, hard: np.ndarray, temperature: float, tta: str = "none") -> np.ndarray:
     """[hard one-hot | teacher probabilities at T] for uint8 faces (N, 48, 48[, 1]); with tta="flip" the
     teacher's probabilities are averaged over each face and its mirror image (a better teacher, twice the pass)."""
-    from edgefer.predictor import with_tta
 
     x = faces[..., None] if faces.ndim == 3 else faces
     return np.concatenate([hard, soften(with_tta(teacher.predict, x, tta), temperature)], axis=1)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Callable, ContextManager
 
 from edgefer.errors import ModelError
-from edgefer.train.keras_env import backend_name, import_keras
+from edgefer.keras_env import backend_name, import_keras
 
 
 @dataclass

@@ -24,8 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from edgefer.errors import ModelError, first_line
+from edgefer.keras_env import import_keras
+from edgefer.packaged import card_path
 from edgefer.predictor import PACKAGED_MODELS, find_interpreter, packaged_model_path
-from edgefer.train.keras_env import import_keras
 
 WEIGHT_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
 
@@ -63,7 +64,6 @@ class PackagedSource:
 
 
 def packaged_source(name: str) -> PackagedSource:
-    from edgefer.predict.packaged import card_path
 
     path = packaged_model_path(name)
     try:

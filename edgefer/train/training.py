@@ -20,32 +20,37 @@ from pathlib import Path
 import numpy as np
 
 from edgefer.data.cache import content_hash
+from edgefer.data.ferplus import original_labels
 from edgefer.data.loading import load_dataset
 from edgefer.data.splits import split_dataset
 from edgefer.errors import ModelError, first_line
-from edgefer.data.ferplus import original_labels
 from edgefer.evaluation import accuracy_where, classification_metrics
 from edgefer.fileio import atomic_path, csv_text, discard_damaged, write_json, write_text
+from edgefer.keras_env import backend_name, import_keras
 from edgefer.progress import note
-from edgefer.train.augment import augment_spec
-from edgefer.train.backbones import get_backbone
-from edgefer.train.config import TrainConfig
-from edgefer.train.data_feed import keras_feed, make_batches, one_hot
-from edgefer.train.distribute import Distribution, local_distribution, single_device
-from edgefer.train.keras_env import backend_name, import_keras
-from edgefer.train.model import FEATURES_LAYER, INPUT_SHAPE, build_model, unfreeze_top
-from edgefer.train.packaged_start import load_packaged_weights
-from edgefer.train.run_dir import (
+from edgefer.runs import (
     CHECKPOINT_DIR,
     CONFUSION_FILE,
     CURVES_FILE,
     HISTORY_FILE,
     METRICS_FILE,
     MODEL_FILE,
+    RUN_FILE,
+    RunRecord,
     new_run_dir,
     package_versions,
+    read_json_object,
 )
-from edgefer.train.run_record import RUN_FILE, RunRecord, read_json_object
+from edgefer.train import distill
+from edgefer.train.augment import augment_spec
+from edgefer.train.backbones import get_backbone
+from edgefer.train.config import TrainConfig
+from edgefer.train.data_feed import keras_feed, make_batches, one_hot
+from edgefer.train.distill import accuracy_metric, distillation_loss, load_teacher, teacher_targets
+from edgefer.train.distribute import Distribution, local_distribution, single_device
+from edgefer.train.model import FEATURES_LAYER, INPUT_SHAPE, build_model, unfreeze_top
+from edgefer.train.packaged_start import load_packaged_weights
+from edgefer.train.plots import plot_confusion, plot_curves
 from edgefer.train.weights import weights_description
 
 
@@ -103,7 +108,6 @@ class _Trainer:
         self.ckpt.mkdir(exist_ok=True)
         self.teacher = None
         if config.teacher:
-            from edgefer.train import distill
 
             distill.register()  # its loss and metric must be known before a checkpoint is loaded
         self.state = _State(self.ckpt)
@@ -119,7 +123,6 @@ class _Trainer:
         self.y = {name: fit_targets(getattr(self.splits, name), k, c) for name in ("train", "val", "test")}
         self.sample_weights = self._class_weights() if c.class_weights else None
         if c.teacher:
-            from edgefer.train.distill import load_teacher, teacher_targets
 
             self.teacher = load_teacher(c.teacher, k, cache_dir=self.ckpt)
             flip = ", averaged with the mirrored faces" if c.kd_tta == "flip" else ""
@@ -161,7 +164,6 @@ class _Trainer:
         c = self.config
         optimizer = make_optimizer(self.keras, c.optimizer, learning_rate, c.weight_decay)
         if self.teacher is not None and model is not self.fer.head:
-            from edgefer.train.distill import accuracy_metric, distillation_loss
 
             loss = distillation_loss(len(self.classes), c.kd_temperature, c.kd_weight, c.label_smoothing)
             model.compile(optimizer=optimizer, loss=loss, metrics=[accuracy_metric()])
@@ -274,7 +276,6 @@ class _Trainer:
         else:
             targets = None
             if self.teacher is not None:
-                from edgefer.train.distill import teacher_targets
 
                 targets = lambda faces: teacher_targets(self.teacher, faces, self.y["train"], c.kd_temperature, c.kd_tta)  # noqa: E731
             train = make_batches(self.splits.train.images, self.y["train"], batch_size=self.batch_size, shuffle=True,
@@ -335,7 +336,6 @@ class _Trainer:
         metrics = {"validation": metrics["val"], "test": metrics["test"], "best_epoch": self.state.best_epoch,
                    "test_split": self.config.test_split, "weights": weights_description(self.config.weights)}
         write_json(self.run_dir / METRICS_FILE, metrics)
-        from edgefer.train.plots import plot_confusion, plot_curves
 
         weights = self.config.weights
         weights = weights if weights in ("imagenet", "none") else f"file {Path(weights).name}"

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from edgefer.errors import ModelError, first_line
 from edgefer.train.backbones import BackboneSpec
+from edgefer.train.packaged_start import is_packaged, packaged_source
 
 
 def keras_models_dir() -> Path:
@@ -20,7 +21,6 @@ def keras_models_dir() -> Path:
 
 
 def weights_description(weights: str) -> str:
-    from edgefer.train.packaged_start import is_packaged, packaged_source
 
     if is_packaged(weights):
         return packaged_source(weights).describe()

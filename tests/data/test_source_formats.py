@@ -37,7 +37,7 @@ WRITERS = {
 
 def _rows(ds: FERDataset) -> list[tuple]:
     """Order-free view of a dataset: (usage, label, pixels) per face, sorted."""
-    return sorted((str(u), int(l), im.tobytes()) for im, l, u in zip(ds.images, ds.labels, ds.usage))
+    return sorted((str(u), int(y), im.tobytes()) for im, y, u in zip(ds.images, ds.labels, ds.usage))
 
 
 @pytest.mark.parametrize("name", list(SOURCE_FORMATS))

@@ -13,7 +13,7 @@ from edgefer.errors import ModelError
 from edgefer.export.formats import EXPORT_FORMATS, ExportFormat, tflite_fp32
 from edgefer.export.meta import read_meta, read_onnx_meta, read_tflite_meta
 from edgefer.export.run import allowed_drop, export_one, resolve_run, verify
-from edgefer.export.runners import OnnxRunner, TFLiteRunner
+from edgefer.runners import OnnxRunner, TFLiteRunner
 
 
 @pytest.mark.parametrize("name", list(EXPORT_FORMATS))

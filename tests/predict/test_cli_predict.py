@@ -76,7 +76,7 @@ def test_unreadable_image_exits_2_but_reports_the_others(int8_model, face_files,
     bad.write_bytes(b"\xff\xd8 this is not really a jpeg")
     result = runner.invoke(app, ["predict", int8_model, str(bad), str(face_files[0])])
     assert result.exit_code == 2
-    line = next(l for l in result.stdout.splitlines() if "broken.jpg" in l)
+    line = next(s for s in result.stdout.splitlines() if "broken.jpg" in s)
     assert line.startswith("error: ") and "not an image" in line and line.count("broken.jpg") == 1
     assert face_files[0].name in result.stdout.split("broken.jpg")[-1]
 

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from edgefer.cli import app
 from edgefer.data.sample import SAMPLE_PATH
-from edgefer.predict.packaged import packaged_models
+from edgefer.packaged import packaged_models
 from edgefer.predictor import PACKAGED_MODELS, EmotionPredictor, PredictorError
 
 CLASSES = ["Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral"]
@@ -79,8 +79,8 @@ README = SAMPLE_PATH.parents[2] / "README.md"
 
 
 def test_readme_table_of_packaged_models_is_the_cards():
-    """The README's packaged-model figures come from the cards: regenerate with `python -m edgefer.predict.packaged`."""
-    from edgefer.predict.packaged import README_BEGIN, README_END, readme_section
+    """The README's packaged-model figures come from the cards: regenerate with `python -m edgefer.packaged`."""
+    from edgefer.packaged import README_BEGIN, README_END, readme_section
 
     text = README.read_text()
     section = text[text.index(README_BEGIN): text.index(README_END) + len(README_END)]
@@ -90,7 +90,7 @@ def test_readme_table_of_packaged_models_is_the_cards():
 
 
 def test_readme_check_fails_on_a_changed_figure(tmp_path):
-    from edgefer.predict.packaged import main, readme_section, replace_readme_section
+    from edgefer.packaged import main, readme_section, replace_readme_section
 
     models = packaged_models()
     stale = readme_section().replace(f"{models[0].accuracy:.2%}", "99.99%")

@@ -12,8 +12,8 @@ import pytest
 from PIL import Image
 
 from conftest import separable_faces
-from edgefer.export.runners import TFLiteRunner
 from edgefer.predictor import BLAZEFACE_FILE, BlazeFaceDetector, EmotionPredictor, PredictorError, crop_face, resize
+from edgefer.runners import TFLiteRunner
 
 DATA = Path(__file__).parents[2] / "edgefer" / "assets"
 ASTRONAUT = DATA / "astronaut.jpg"

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
+from edgefer.keras_env import backend_name, import_keras
 from edgefer.train.augment import AUGMENT_PRESETS
 from edgefer.train.data_feed import keras_feed, make_batches
-from edgefer.train.keras_env import backend_name, import_keras
 
 
 def data(n=70, seed=0):

@@ -39,7 +39,7 @@ def run_training(tmp_path, mode, distribute, prelude="", env=None):
     proc = subprocess.run([sys.executable, str(script), str(tmp_path / "runs"), mode, "1" if distribute else "0"],
                           capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    line = next(l for l in proc.stdout.splitlines() if l.startswith("RESULT "))
+    line = next(s for s in proc.stdout.splitlines() if s.startswith("RESULT "))
     return json.loads(line[len("RESULT "):])
 
 

@@ -158,4 +158,4 @@ def test_scratch_backbone_batchnorm_tracks_its_statistics_fast_enough():
     momenta = {layer.momentum for layer in fer.base.layers if isinstance(layer, keras.layers.BatchNormalization)}
     assert momenta == {0.99}
     custom = build_model(TrainConfig(weights="none", img_size=32, bn_momentum=0.95), num_classes=7)
-    assert {l.momentum for l in custom.base.layers if isinstance(l, keras.layers.BatchNormalization)} == {0.95}
+    assert {layer.momentum for layer in custom.base.layers if isinstance(layer, keras.layers.BatchNormalization)} == {0.95}

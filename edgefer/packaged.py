@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from edgefer.fileio import write_text
 from edgefer.predictor import PACKAGED_MODELS, PredictorError, packaged_model_path
 
 
@@ -58,9 +59,9 @@ def packaged_models() -> list[PackagedModel]:
 
 
 # The README's table of packaged models is generated from the cards, so its figures cannot drift from them:
-# `python -m edgefer.predict.packaged README.md` rewrites the part between these markers (benchmarks/ship_model.py
+# `python -m edgefer.packaged README.md` rewrites the part between these markers (benchmarks/ship_model.py
 # runs it after writing a card), and tests/predict/test_packaged.py fails when the README and the cards disagree.
-README_BEGIN = "<!-- packaged-models: generated from edgefer/assets/*_model.json by `python -m edgefer.predict.packaged README.md` -->"
+README_BEGIN = "<!-- packaged-models: generated from edgefer/assets/*_model.json by `python -m edgefer.packaged README.md` -->"
 README_END = "<!-- /packaged-models -->"
 
 
@@ -93,7 +94,6 @@ def replace_readme_section(text: str, section: str) -> str:
 def main(argv=None) -> int:
     import sys
 
-    from edgefer.fileio import write_text
 
     paths = [Path(a) for a in (sys.argv[1:] if argv is None else argv)] or [Path("README.md")]
     for path in paths:

@@ -1,4 +1,4 @@
-"""Run an exported artifact on a batch of raw faces: TFLite (any runtime) or ONNX Runtime.
+"""Run a model file on a batch of raw faces: TFLite (any runtime), ONNX Runtime or Keras (the `Runner` protocol).
 
 Every runner takes a batch in the model's input layout (for edgefer models: uint8 faces
 `(N, 48, 48, 1)`) and returns float probabilities `(N, classes)`,
@@ -8,20 +8,33 @@ verification, benchmarks and the predictor compare like with like.
 
 from __future__ import annotations
 
+from importlib import metadata
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 from edgefer.errors import ModelError, first_line
+from edgefer.keras_env import import_keras
+from edgefer.predictor import TTA_MODES, TFLiteModel, load_interpreter, with_tta
+
+
+class Runner(Protocol):
+    """What export checks, bench and distillation run: a batch of model inputs in, probabilities out."""
+
+    runtime: str  # e.g. "ai-edge-litert", "onnxruntime", "keras-tensorflow"
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """One input's shape, e.g. (48, 48, 1)."""
+
+    def predict(self, faces: np.ndarray, batch_size: int = 64) -> np.ndarray: ...
 
 
 class TFLiteRunner:
     """predictor.TFLiteModel over whole arrays of faces, in batches; what bench and the export checks run."""
 
     def __init__(self, path: Path, num_threads: int | None = None, runtime: str | None = None):
-        from edgefer.predict.runtime import load_interpreter
-        from edgefer.predictor import TFLiteModel
-
         try:
             interpreter, self.runtime = load_interpreter(str(path), num_threads, prefer=runtime)
         except (ValueError, RuntimeError) as error:
@@ -31,6 +44,10 @@ class TFLiteRunner:
     @property
     def input(self) -> dict:
         return self.model.input
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(int(v) for v in self.model.input["shape"][1:])
 
     @property
     def output(self) -> dict:
@@ -64,6 +81,10 @@ class OnnxRunner:
         self.input_name = self.session.get_inputs()[0].name
         self.runtime = "onnxruntime"
 
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.session.get_inputs()[0].shape[1:])
+
     def predict(self, faces: np.ndarray, batch_size: int = 64) -> np.ndarray:
         outputs = []
         for start in range(0, len(faces), batch_size):
@@ -74,14 +95,16 @@ class OnnxRunner:
 
 class KerasRunner:
     def __init__(self, path: Path, num_threads: int | None = None):
-        from edgefer.train.keras_env import import_keras
-
         keras = import_keras()
         try:
             self.model = keras.saving.load_model(path, safe_mode=True, compile=False)
         except Exception as error:
             raise ModelError(f"{path}: not a loadable Keras model ({first_line(error)})") from None
         self.runtime = f"keras-{keras.backend.backend()}"
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.model.input_shape[1:])
 
     def predict(self, faces: np.ndarray, batch_size: int = 64) -> np.ndarray:
         from keras import ops
@@ -111,17 +134,27 @@ class TTARunner:
     def __init__(self, runner, tta: str):
         self.runner, self.tta, self.runtime = runner, tta, runner.runtime
 
-    def predict(self, faces: np.ndarray, batch_size: int = 64) -> np.ndarray:
-        from edgefer.predictor import with_tta
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return self.runner.input_shape
 
+    def predict(self, faces: np.ndarray, batch_size: int = 64) -> np.ndarray:
         parts = [with_tta(lambda b: self.runner.predict(b, batch_size=len(b)), faces[i : i + batch_size], self.tta)
                  for i in range(0, len(faces), batch_size)]
         return np.concatenate(parts)
 
 
 def with_tta_runner(runner, tta: str = "none"):
-    from edgefer.predictor import TTA_MODES
-
     if tta not in TTA_MODES:
         raise ModelError(f"test-time augmentation {tta!r}; expected one of {', '.join(TTA_MODES)}")
     return runner if tta == "none" else TTARunner(runner, tta)
+
+
+def runtime_version(name: str) -> str:
+    """The installed version of a runtime named as the runners name them (for reports)."""
+    for dist in {"tensorflow": ("tensorflow-cpu", "tensorflow")}.get(name, (name,)):
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return "unknown"

@@ -1,17 +1,55 @@
-"""run.json as one typed record: `edgefer train` writes it, export, bench and `--resume` read it.
+"""The run folder's contract, below every stage: what `edgefer train` puts in a run folder and how the others find it.
 
-One place knows its fields, its defaults for records written by older edgefer versions, the errors a
-damaged file gets, and the `export/<run>` convention for where a run's artifacts go by default.
+`runs/<model>-<mode>[-N]`, auto-numbered and never overwritten; the names of the files in it; run.json as one
+typed record (`RunRecord`: train writes it; export, bench and `--resume` read it, with its defaults for records of
+older versions and the errors a damaged file gets); and the `export/<run>` convention for where a run's artifacts
+go by default. Training, export and bench all import it from here, so no stage reaches into another for it.
 """
 
 from __future__ import annotations
 
 import json
+import platform
+import sys
 from dataclasses import asdict, dataclass, field, fields
+from importlib import metadata
 from pathlib import Path
 
 from edgefer.errors import ModelError
 from edgefer.fileio import write_json
+
+MODEL_FILE = "model.keras"
+HISTORY_FILE = "history.csv"
+METRICS_FILE = "metrics.json"
+CURVES_FILE = "curves.png"
+CONFUSION_FILE = "confusion_matrix.png"
+CHECKPOINT_DIR = "checkpoint"
+
+
+def new_run_dir(out: Path, model: str, mode: str) -> Path:
+    """Create and return the first free `out/model-mode[-N]` (atomic mkdir: safe against races)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for n in range(1, 10_000):
+        candidate = out / (f"{model}-{mode}" if n == 1 else f"{model}-{mode}-{n}")
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            continue
+    raise RuntimeError(f"no free run folder name under {out}")
+
+
+def package_versions() -> dict[str, str]:
+    names = ("edgefer", "keras", "tensorflow-cpu", "tensorflow", "jax", "numpy", "pillow")
+    versions = {"python": sys.version.split()[0], "platform": platform.platform()}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
 
 RUN_FILE = "run.json"
 EXPORT_ROOT = Path("export")
