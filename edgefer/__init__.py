@@ -6,13 +6,15 @@ from edgefer.data.classes import FER2013_CLASSES, FERPLUS_CLASSES  # noqa: E402
 from edgefer.data.dataset import FERDataset, LoadReport  # noqa: E402
 from edgefer.data.loading import load_dataset  # noqa: E402
 from edgefer.data.splits import DataSplits, split_dataset  # noqa: E402
-from edgefer.errors import DataError, ModelError  # noqa: E402
+from edgefer.errors import ConfigError, DataError, EdgeferError, ModelError  # noqa: E402
 
 __all__ = [
     "FER2013_CLASSES",
     "FERPLUS_CLASSES",
     "FERDataset",
     "LoadReport",
+    "EdgeferError",
+    "ConfigError",
     "DataError",
     "ModelError",
     "load_dataset",

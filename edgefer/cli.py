@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from edgefer import __version__
-from edgefer.errors import DataError, ModelError
+from edgefer.errors import DataError, EdgeferError
 from edgefer.export.formats import EXPORT_FORMATS
 from edgefer.predictor import PredictorError
 from edgefer.progress import console, stdout_console
@@ -54,7 +54,7 @@ def user_errors(command):
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
-        except (DataError, ModelError, PredictorError) as error:
+        except (EdgeferError, PredictorError) as error:
             console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except OSError as error:  # an output that cannot be written (read-only, under a file, disk full)

@@ -2,12 +2,22 @@
 helper that shortens a third-party error to the line a user needs."""
 
 
-class DataError(ValueError):
+class EdgeferError(ValueError):
+    """Every error edgefer raises for bad input: one line that names the file, row, field or option and what was
+    expected. The CLI prints it and exits 2. (The standalone device predictor has its own PredictorError, which
+    behaves the same, because it imports nothing of edgefer.)"""
+
+
+class DataError(EdgeferError):
     """Input that does not match what edgefer expects; the message names the file/row and the expectation."""
 
 
-class ModelError(ValueError):
+class ModelError(EdgeferError):
     """A model, weights file or artifact that cannot be used; the message says why and what to do."""
+
+
+class ConfigError(EdgeferError):
+    """Options that do not go together or out of range (TrainConfig.validate); the message names the option."""
 
 
 def first_line(error: BaseException, limit: int = 200) -> str:

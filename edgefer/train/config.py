@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, replace
 
-from edgefer.errors import ModelError
+from edgefer.errors import ConfigError
 from edgefer.predictor import TTA_MODES
 from edgefer.train.augment import AUGMENT_PRESETS
 from edgefer.train.backbones import BACKBONE_NAMES, get_backbone
@@ -93,7 +93,7 @@ class TrainConfig:
     def resolved(self) -> TrainConfig:
         """This configuration with the recipe chosen and every knob left as None set from it."""
         if self.recipe_name not in RECIPES:
-            raise ModelError(f"unknown recipe {self.recipe!r}; expected one of auto, {', '.join(RECIPES)}")
+            raise ConfigError(f"unknown recipe {self.recipe!r}; expected one of auto, {', '.join(RECIPES)}")
         defaults = RECIPES[self.recipe_name]
         filled = {k: v for k, v in defaults.items() if getattr(self, k) is None and v is not None}
         source = self.packaged_source
@@ -115,53 +115,53 @@ class TrainConfig:
         return packaged_source(self.weights) if is_packaged(self.weights) else None
 
     def validate(self) -> TrainConfig:
-        """The resolved configuration (see `resolved`), or a ModelError naming the option that is wrong."""
+        """The resolved configuration (see `resolved`), or a ConfigError naming the option that is wrong."""
 
         self = self.resolved()
         source = self.packaged_source
         if source is not None and (self.model, float(self.alpha)) != (source.model, source.alpha):
-            raise ModelError(f"--weights {self.weights} is a {source.model} with --alpha {source.alpha:g}; give that "
+            raise ConfigError(f"--weights {self.weights} is a {source.model} with --alpha {source.alpha:g}; give that "
                              f"--model and --alpha, or leave them out (got {self.model}, alpha {self.alpha:g})")
         if source is not None and self.recipe == "scratch":
-            raise ModelError(f"--weights {self.weights} starts from trained weights; the scratch recipe would "
+            raise ConfigError(f"--weights {self.weights} starts from trained weights; the scratch recipe would "
                              f"re-learn BatchNorm statistics that were folded away: use --recipe finetune (the default)")
         if self.optimizer not in OPTIMIZERS:
-            raise ModelError(f"--optimizer {self.optimizer!r}; expected one of {', '.join(OPTIMIZERS)}")
+            raise ConfigError(f"--optimizer {self.optimizer!r}; expected one of {', '.join(OPTIMIZERS)}")
         if self.augment not in AUGMENT_PRESETS:
-            raise ModelError(f"--augment {self.augment!r}; expected one of {', '.join(AUGMENT_PRESETS)}")
+            raise ConfigError(f"--augment {self.augment!r}; expected one of {', '.join(AUGMENT_PRESETS)}")
         if self.weight_decay < 0 or self.warmup_epochs < 0 or self.learning_rate <= 0:
-            raise ModelError("--weight-decay and --warmup-epochs must be >= 0 and --lr > 0")
+            raise ConfigError("--weight-decay and --warmup-epochs must be >= 0 and --lr > 0")
         if self.recipe == "scratch" and self.warmup_epochs >= self.epochs:
-            raise ModelError(f"--warmup-epochs {self.warmup_epochs} must be less than --epochs {self.epochs}")
+            raise ConfigError(f"--warmup-epochs {self.warmup_epochs} must be less than --epochs {self.epochs}")
         if self.model not in BACKBONE_NAMES:
-            raise ModelError(f"unknown model {self.model!r}; expected one of {', '.join(BACKBONE_NAMES)}")
+            raise ConfigError(f"unknown model {self.model!r}; expected one of {', '.join(BACKBONE_NAMES)}")
         alphas = get_backbone(self.model).alphas
         if float(self.alpha) not in alphas:
-            raise ModelError(f"--alpha {self.alpha} for {self.model}; expected one of {', '.join(map(str, alphas))}")
+            raise ConfigError(f"--alpha {self.alpha} for {self.model}; expected one of {', '.join(map(str, alphas))}")
         if self.mode not in MODES:
-            raise ModelError(f"unknown mode {self.mode!r}; expected one of {', '.join(MODES)}")
+            raise ConfigError(f"unknown mode {self.mode!r}; expected one of {', '.join(MODES)}")
         if not MIN_IMG_SIZE <= self.img_size <= MAX_IMG_SIZE:
-            raise ModelError(f"--img-size {self.img_size} outside {MIN_IMG_SIZE}..{MAX_IMG_SIZE}")
+            raise ConfigError(f"--img-size {self.img_size} outside {MIN_IMG_SIZE}..{MAX_IMG_SIZE}")
         if self.epochs < 1 or self.batch_size < 1:
-            raise ModelError("--epochs and --batch-size must be at least 1")
+            raise ConfigError("--epochs and --batch-size must be at least 1")
         if self.recipe == "finetune" and self.mode == "advanced" and self.epochs < 2:
-            raise ModelError("advanced mode needs at least 2 epochs (head, then fine-tuning)")
+            raise ConfigError("advanced mode needs at least 2 epochs (head, then fine-tuning)")
         if self.teacher is not None:
             if self.recipe == "finetune" and self.mode == "simple":
-                raise ModelError("--teacher needs a student that trains on faces: --recipe scratch or --mode advanced")
+                raise ConfigError("--teacher needs a student that trains on faces: --recipe scratch or --mode advanced")
             if self.kd_temperature <= 0 or not 0.0 <= self.kd_weight <= 1.0:
-                raise ModelError("--kd-temperature must be > 0 and --kd-weight within 0..1")
+                raise ConfigError("--kd-temperature must be > 0 and --kd-weight within 0..1")
 
             if self.kd_tta not in TTA_MODES:
-                raise ModelError(f"--teacher-tta {self.kd_tta!r}; expected one of {', '.join(TTA_MODES)}")
+                raise ConfigError(f"--teacher-tta {self.kd_tta!r}; expected one of {', '.join(TTA_MODES)}")
         elif self.kd_tta != "none":
-            raise ModelError(f"--teacher-tta {self.kd_tta} averages a teacher's targets; give the teacher with --teacher")
+            raise ConfigError(f"--teacher-tta {self.kd_tta} averages a teacher's targets; give the teacher with --teacher")
         if self.ferplus_target not in FERPLUS_TARGETS:
-            raise ModelError(f"--ferplus-target {self.ferplus_target!r}; expected one of {', '.join(FERPLUS_TARGETS)}")
+            raise ConfigError(f"--ferplus-target {self.ferplus_target!r}; expected one of {', '.join(FERPLUS_TARGETS)}")
         if self.lr_schedule not in LR_SCHEDULES:
-            raise ModelError(f"--lr-schedule {self.lr_schedule!r}; expected one of {', '.join(LR_SCHEDULES)}")
+            raise ConfigError(f"--lr-schedule {self.lr_schedule!r}; expected one of {', '.join(LR_SCHEDULES)}")
         if self.unfreeze not in ("default", "all") and not str(self.unfreeze).isdigit():
-            raise ModelError(f"--unfreeze must be 'default', 'all' or a number of layers, got {self.unfreeze!r}")
+            raise ConfigError(f"--unfreeze must be 'default', 'all' or a number of layers, got {self.unfreeze!r}")
         return self
 
     @property

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import separable_faces
-from edgefer.errors import ModelError
+from edgefer.errors import ConfigError, ModelError
 from edgefer.train.config import TrainConfig
 from edgefer.train.distill import distillation_loss, load_teacher, soften, teacher_targets
 from edgefer.train.training import train
@@ -62,12 +62,12 @@ def test_flip_averaged_teacher_targets_are_the_mean_of_the_face_and_its_mirror()
 
 
 def test_an_unknown_teacher_tta_is_refused(tmp_path):
-    with pytest.raises(ModelError, match="--teacher-tta 'rotate'; expected one of none, flip"):
+    with pytest.raises(ConfigError, match="--teacher-tta 'rotate'; expected one of none, flip"):
         TrainConfig(weights="none", teacher=str(tmp_path / "teacher.keras"), kd_tta="rotate").validate()
 
 
 def test_teacher_tta_without_a_teacher_is_refused():
-    with pytest.raises(ModelError, match="--teacher-tta flip averages a teacher's targets; give the teacher with --teacher"):
+    with pytest.raises(ConfigError, match="--teacher-tta flip averages a teacher's targets; give the teacher with --teacher"):
         TrainConfig(weights="none", kd_tta="flip").validate()
 
 
@@ -119,7 +119,7 @@ def test_train_with_a_teacher_records_it_and_runs_end_to_end(trained_run, export
 def test_teacher_must_fit_and_exist(tmp_path, trained_run):
     with pytest.raises(ModelError, match="no teacher model here"):
         train(TrainConfig(weights="none", img_size=32, epochs=1, teacher=str(tmp_path), out=str(tmp_path / "r")))
-    with pytest.raises(ModelError, match="--teacher needs a student that trains on faces"):
+    with pytest.raises(ConfigError, match="--teacher needs a student that trains on faces"):
         TrainConfig(weights="imagenet", teacher=str(trained_run)).validate()
 
 
@@ -157,12 +157,12 @@ def test_a_keras_teacher_runs_as_its_cached_tflite_twin(trained_run, tmp_path):
 
 
 def test_a_keras_teacher_stays_in_keras_when_conversion_fails(trained_run, tmp_path, monkeypatch, capsys):
-    import edgefer.export.formats as formats
+    import edgefer.train.distill as distill
 
     def no_converter(model, calibration):
         raise RuntimeError("no TensorFlow here")
 
-    monkeypatch.setattr(formats, "tflite_fp32", no_converter)
+    monkeypatch.setattr(distill, "tflite_fp32", no_converter)
     teacher = load_teacher(trained_run, 7, cache_dir=tmp_path)
     assert type(teacher).__name__ == "_KerasTeacher" and not list(tmp_path.iterdir())
     assert "teacher stays in Keras: its TFLite conversion failed (no TensorFlow here)" in capsys.readouterr().err

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from edgefer.errors import ModelError
+from edgefer.errors import ConfigError
 from edgefer.train.backbones import BACKBONE_NAMES, get_backbone
 from edgefer.train.config import TrainConfig
 from edgefer.train.model import build_model, unfreeze_top
@@ -35,7 +35,7 @@ def test_unfreeze_top_layers_keeps_batchnorm_frozen(name):
 
 
 def test_unknown_model_named():
-    with pytest.raises(ModelError, match="unknown model 'resnet'; expected one of mobilenetv2, efficientnetb0"):
+    with pytest.raises(ConfigError, match="unknown model 'resnet'; expected one of mobilenetv2, efficientnetb0"):
         TrainConfig(model="resnet").validate()
 
 
@@ -67,9 +67,9 @@ def test_every_width_builds_and_converts_to_int8(name, alpha):
 def test_width_is_validated_and_names_the_imagenet_file():
     assert TrainConfig(weights="none", alpha=0.35).validate().run_model_name == "mobilenetv2_a0.35"
     assert TrainConfig(weights="none").validate().run_model_name == "mobilenetv2"
-    with pytest.raises(ModelError, match="--alpha 0.6 for mobilenetv2; expected one of 0.35, 0.5"):
+    with pytest.raises(ConfigError, match="--alpha 0.6 for mobilenetv2; expected one of 0.35, 0.5"):
         TrainConfig(weights="none", alpha=0.6).validate()
-    with pytest.raises(ModelError, match="--alpha 0.5 for efficientnetb0; expected one of 1.0"):
+    with pytest.raises(ConfigError, match="--alpha 0.5 for efficientnetb0; expected one of 1.0"):
         TrainConfig(model="efficientnetb0", weights="none", alpha=0.5).validate()
     files = get_backbone("mobilenetv2").imagenet_file
     assert files(96, 0.35) == "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_96_no_top.h5"

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from edgefer.cli import app
 from edgefer.data.sample import SAMPLE_PATH
-from edgefer.errors import ModelError
+from edgefer.errors import ConfigError
 from edgefer.pipeline import PipelineConfig
 from edgefer.predictor import PACKAGED_MODELS, EmotionPredictor
 from edgefer.train.config import TrainConfig
@@ -55,11 +55,11 @@ def test_every_weighted_op_is_read_in_keras_layout():
 
 
 def test_a_packaged_start_is_checked_against_its_architecture():
-    with pytest.raises(ModelError, match="--weights default is a mobilenetv2 with --alpha 1"):
+    with pytest.raises(ConfigError, match="--weights default is a mobilenetv2 with --alpha 1"):
         TrainConfig(weights="default", model="efficientnetb0").validate()
-    with pytest.raises(ModelError, match="--weights fast is a mobilenetv2 with --alpha 0.5"):
+    with pytest.raises(ConfigError, match="--weights fast is a mobilenetv2 with --alpha 0.5"):
         TrainConfig(weights="fast", alpha=1.0).validate()
-    with pytest.raises(ModelError, match="scratch recipe would re-learn BatchNorm"):
+    with pytest.raises(ConfigError, match="scratch recipe would re-learn BatchNorm"):
         TrainConfig(weights="default", recipe="scratch").validate()
     assert TrainConfig(weights="default", img_size=96).validate().img_size == 96  # any size: conv weights carry over
     assert TrainConfig(weights="none").validate().img_size == 224 and TrainConfig().validate().alpha == 1.0
@@ -168,7 +168,7 @@ def test_votes_targets_are_the_distributions_majority_the_one_hot(sample_ferplus
         assert y.shape == (len(dataset), 8) and np.allclose(y.sum(axis=1), 1.0, atol=1e-5)
         assert y.argmax(axis=1).tolist() == dataset.labels.tolist()
         assert (y.max(axis=1) < 1.0).all() if target == "votes" else (y.max(axis=1) == 1.0).all()
-    with pytest.raises(ModelError, match="--ferplus-target 'soft'"):
+    with pytest.raises(ConfigError, match="--ferplus-target 'soft'"):
         TrainConfig(labels="ferplus", ferplus_target="soft", weights="none").validate()
 
 

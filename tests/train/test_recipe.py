@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from edgefer.errors import ModelError
+from edgefer.errors import ConfigError
 from edgefer.train.augment import AUGMENT_PRESETS, AugmentSpec, augment_epoch
 from edgefer.train.config import RECIPES, TrainConfig
 from edgefer.train.data_feed import make_batches
@@ -32,7 +32,7 @@ def test_scratch_schedule_warms_up_then_decays_to_zero_as_a_function_of_the_epoc
 
 
 def test_warmup_must_leave_epochs_to_decay():
-    with pytest.raises(ModelError, match="--warmup-epochs 5 must be less than --epochs 5"):
+    with pytest.raises(ConfigError, match="--warmup-epochs 5 must be less than --epochs 5"):
         TrainConfig(weights="none", epochs=5, warmup_epochs=5).validate()
 
 
@@ -120,7 +120,7 @@ def test_auto_recipe_follows_the_weights_and_explicit_knobs_win():
     assert mine.label_smoothing == 0.1  # untouched knobs keep the recipe's default
     for bad, message in [(dict(optimizer="lion"), "--optimizer 'lion'"), (dict(augment="huge"), "--augment 'huge'"),
                          (dict(recipe="magic"), "unknown recipe 'magic'")]:
-        with pytest.raises(ModelError, match=message):
+        with pytest.raises(ConfigError, match=message):
             TrainConfig(weights="none", **bad).validate()
 
 

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from edgefer.errors import ModelError
+from edgefer.errors import ConfigError, ModelError
 from edgefer.train.backbones import BACKBONE_NAMES
 from edgefer.train.config import TrainConfig
 from edgefer.train.training import resume_run, train
@@ -146,7 +146,7 @@ def test_cosine_schedule_decays_each_phase_and_constant_does_not():
     assert all(a > b for a, b in zip(rates, rates[1:])) and rates[-1] > 0
     constant = TrainConfig(lr_schedule="constant", fine_tune_learning_rate=4e-4)
     assert {constant.learning_rate_at("fine_tune", e, 1, 11) for e in range(1, 11)} == {4e-4}
-    with pytest.raises(ModelError, match="--lr-schedule 'step'"):
+    with pytest.raises(ConfigError, match="--lr-schedule 'step'"):
         TrainConfig(lr_schedule="step").validate()
 
 
