@@ -53,6 +53,7 @@ def main() -> None:
         "training": args.note,
         "tradeoff": args.tradeoff,
         "bench": {"data": report["data"], "split": report["split"], "n": report["n"],
+                  "label_source": report.get("label_source", "fer2013"),
                   "accuracy": row["accuracy"], "macro_f1": row["macro_f1"],
                   "latency_p50_ms": {t: v["p50_ms"] for t, v in row["latency"].items()},
                   "runtime": row.get("runtime"), "machine": report["machine"]},
@@ -63,6 +64,10 @@ def main() -> None:
             shutil.copyfile(args.model, tmp)
     with atomic_path(card_path(target)) as tmp:
         tmp.write_text(json.dumps(card, indent=1) + "\n")
+    if "where_fer2013_agrees" in row:
+        card["bench"]["where_fer2013_agrees"] = row["where_fer2013_agrees"]
+        with atomic_path(card_path(target)) as tmp:
+            tmp.write_text(json.dumps(card, indent=1) + "\n")
     print(f"shipped {args.model} as {target}: {row['accuracy']:.2%} on {report['split']} "
           f"(n={report['n']:,})")
     readme_main([str(ASSETS.parents[1] / "README.md")])  # its packaged-models table comes from the cards

@@ -34,6 +34,13 @@ class PackagedModel:
         return self.card.get("bench", {}).get("latency_p50_ms", {}).get(threads)
 
     @property
+    def labels(self) -> str:
+        """What its accuracy is against: "FER2013 labels (7 classes)" or "FER+ majority labels (8 classes)"."""
+        source = self.card.get("bench", {}).get("label_source", "fer2013")
+        words = {"fer2013": "FER2013 labels", "ferplus": "FER+ majority labels"}.get(source, source)
+        return f"{words} ({len(self.card.get('classes') or [])} classes)"
+
+    @property
     def machine(self) -> str:
         return self.card.get("bench", {}).get("machine", {}).get("cpu", "?")
 
@@ -69,14 +76,14 @@ def readme_section(models: list[PackagedModel] | None = None) -> str:
     """The README's packaged-model table and trade-offs, in Markdown, from the cards."""
     models = packaged_models() if models is None else models
     lines = [README_BEGIN,
-             "| `--model` | network | MB | PublicTest accuracy (int8) | p50 ms, 1 thread | measured on |",
-             "|---|---|---|---|---|---|"]
+             "| `--model` | network | MB | PublicTest accuracy (int8) | scored on | p50 ms, 1 thread | measured on |",
+             "|---|---|---|---|---|---|---|"]
     for m in models:
         machine = m.card.get("bench", {}).get("machine", {})
         extensions = ", ".join(machine.get("vector_extensions", [])) or "?"
         accuracy, latency = m.accuracy, m.latency_ms()
         lines.append(f"| `{m.name}` | {m.architecture} | {m.path.stat().st_size / 1e6:.2f} | "
-                     f"{'?' if accuracy is None else f'{accuracy:.2%}'} | "
+                     f"{'?' if accuracy is None else f'{accuracy:.2%}'} | {m.labels} | "
                      f"{'?' if latency is None else f'{latency:.2f}'} | {m.machine} ({extensions}) |")
     lines.append("")
     lines += [f"- `{m.name}`: {m.card.get('tradeoff') or 'no trade-off recorded'}" for m in models]

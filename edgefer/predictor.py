@@ -32,7 +32,8 @@ BLAZEFACE_FILE = "face_detection_short_range.tflite"
 DEFAULT_MODEL_FILE = "default_model.tflite"
 # Models shipped inside the package, by name (`edgefer predict --model NAME`, `EmotionPredictor("fast")`);
 # each file has a card NAME_model.json beside it (benchmarks/ship_model.py writes both; `edgefer models` lists them).
-PACKAGED_MODELS = {"default": DEFAULT_MODEL_FILE, "fast": "fast_model.tflite"}
+# "ferplus": 8 classes (FER2013's 7 + Contempt) learnt from the FER+ annotators' labels.
+PACKAGED_MODELS = {"default": DEFAULT_MODEL_FILE, "fast": "fast_model.tflite", "ferplus": "ferplus_model.tflite"}
 # Image files edgefer reads (Pillow decodes them all): photos for predict, faces in the Kaggle folder layout.
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff")
 # Test-time augmentation: "flip" averages the probabilities of the face and its mirror image

@@ -80,7 +80,7 @@ def collect_artifacts(paths: list[Path]) -> list[Path]:
     an export folder its files."""
     found: list[Path] = []
     for path in map(Path, paths):
-        if not path.exists() and str(path) in PACKAGED_MODELS:  # a packaged model by name: default, fast
+        if not path.exists() and str(path) in PACKAGED_MODELS:  # a packaged model by name: default, fast, ferplus
             path = packaged_model_path(str(path))
         if path.is_file():
             if path.suffix not in ARTIFACT_SUFFIXES:

@@ -46,13 +46,15 @@ class TrainConfig:
     data: str | None = None  # None: the embedded sample
     labels: str = "fer2013"
     ferplus: str | None = None
-    # With labels ferplus: "votes" trains on each face's distribution of the 10 annotators' votes (the FER+ paper's
-    # best scheme), "majority" on the one-hot majority label. Evaluation is against the majority either way.
-    ferplus_target: str = "votes"
+    # With labels ferplus: "majority" trains on the one-hot majority label, "votes" on each face's distribution of the
+    # 10 annotators' votes (the FER+ paper's best scheme). Evaluation is against the majority either way. Measured on
+    # the full data, the same 10-epoch fine-tune from the packaged default: majority 82.13% vs votes 81.85% on FER+
+    # PublicTest (val 83.87% vs 83.66%), so majority is the default (benchmarks/RESULTS.md).
+    ferplus_target: str = "majority"
     epochs: int = 25
     img_size: int | None = None  # default 224; starting from a packaged model: its own size
     alpha: float | None = None  # width multiplier (MobileNetV2: 0.35 ... 1.4); default 1.0, or the packaged model's
-    weights: str = "imagenet"  # imagenet | none | a packaged model's name (default, fast) | path to weights
+    weights: str = "imagenet"  # imagenet | none | a packaged model's name (default, fast, ferplus) | path to weights
     recipe: str = "auto"  # scratch | finetune | auto (scratch when weights is none)
     batch_size: int | None = None  # recipe default: scratch 128, finetune 64
     learning_rate: float | None = None  # peak rate (scratch) / head-phase rate (finetune)

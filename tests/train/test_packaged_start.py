@@ -34,7 +34,7 @@ def test_float_model_from_the_packaged_int8_gives_its_answers(name, sample):
     assert (config.model, config.alpha, config.img_size, config.dense_units) == (source.model, source.alpha,
                                                                                  source.img_size, ())
     assert config.recipe == "finetune"
-    fer = build_model(config, 7)
+    fer = build_model(config, len(source.classes))
     load_packaged_weights(fer, source, keep_classifier=True)
     test = sample["usage"] == "PublicTest"
     faces, labels = sample["images"][test], sample["labels"][test]
@@ -42,7 +42,8 @@ def test_float_model_from_the_packaged_int8_gives_its_answers(name, sample):
     int8 = EmotionPredictor(name, num_threads=1)
     int8_labels = np.array([int8.classes.index(r.label) for r in int8.predict_batch(list(faces))])
     assert np.mean(keras_labels == int8_labels) >= 0.9
-    assert np.mean(keras_labels == labels) >= 0.55  # 140 balanced faces: chance is 14%, the int8 model 65-67%
+    # 140 balanced faces with FER2013 labels: chance is 14%, the int8 models 65-67% (ferplus: other labels, less)
+    assert np.mean(keras_labels == labels) >= 0.45
 
 
 def test_every_weighted_op_is_read_in_keras_layout():
