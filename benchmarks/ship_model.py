@@ -18,6 +18,7 @@ import json
 import shutil
 from pathlib import Path
 
+from edgefer.bench.results import BenchReport
 from edgefer.fileio import atomic_path
 from edgefer.packaged import card_path
 from edgefer.packaged import main as readme_main
@@ -35,13 +36,12 @@ def main() -> None:
     parser.add_argument("--tradeoff", default="", help="what it gives up for what, against the other packaged models")
     args = parser.parse_args()
     try:
-        report = json.loads(args.bench.read_text())
-        report["artifacts"]
+        report = BenchReport.from_json(json.loads(args.bench.read_text()))
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise SystemExit(f"{args.bench}: not a bench report edgefer bench wrote ({error}); run the bench again")
     digest = hashlib.sha256(args.model.read_bytes()).hexdigest()
-    row = next((a for a in report["artifacts"] if Path(a["path"]).resolve() == args.model.resolve()), None)
-    if row is None or row["status"] != "ok":
+    row = report.row_for(args.model)
+    if row is None or not row.ok:
         raise SystemExit(f"{args.bench} has no successful row for {args.model}")
     meta = read_model_meta(args.model) or {}
     card = {
@@ -52,11 +52,11 @@ def main() -> None:
         "weights": meta.get("weights"), "run": meta.get("run"), "classes": meta.get("classes"),
         "training": args.note,
         "tradeoff": args.tradeoff,
-        "bench": {"data": report["data"], "split": report["split"], "n": report["n"],
-                  "label_source": report.get("label_source", "fer2013"),
-                  "accuracy": row["accuracy"], "macro_f1": row["macro_f1"],
-                  "latency_p50_ms": {t: v["p50_ms"] for t, v in row["latency"].items()},
-                  "runtime": row.get("runtime"), "machine": report["machine"]},
+        "bench": {"data": report.data, "split": report.split, "n": report.n, "label_source": report.label_source,
+                  "accuracy": row.accuracy, "macro_f1": row.macro_f1,
+                  "latency_p50_ms": {t: v["p50_ms"] for t, v in row.latency.items()},
+                  "runtime": row.runtime, "machine": report.machine,
+                  **({"where_fer2013_agrees": row.where_fer2013_agrees} if row.where_fer2013_agrees else {})},
     }
     target = ASSETS / PACKAGED_MODELS[args.name]
     if not (target.exists() and target.samefile(args.model)):  # the shipped file itself: only its card is rewritten
@@ -64,12 +64,7 @@ def main() -> None:
             shutil.copyfile(args.model, tmp)
     with atomic_path(card_path(target)) as tmp:
         tmp.write_text(json.dumps(card, indent=1) + "\n")
-    if "where_fer2013_agrees" in row:
-        card["bench"]["where_fer2013_agrees"] = row["where_fer2013_agrees"]
-        with atomic_path(card_path(target)) as tmp:
-            tmp.write_text(json.dumps(card, indent=1) + "\n")
-    print(f"shipped {args.model} as {target}: {row['accuracy']:.2%} on {report['split']} "
-          f"(n={report['n']:,})")
+    print(f"shipped {args.model} as {target}: {row.accuracy:.2%} on {report.split} (n={report.n:,})")
     readme_main([str(ASSETS.parents[1] / "README.md")])  # its packaged-models table comes from the cards
 
 

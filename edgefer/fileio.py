@@ -98,3 +98,21 @@ def discard_damaged(path: str | Path, what: str, error: BaseException) -> None:
     """Say so and delete a damaged disposable file, so that the caller rebuilds it."""
     rebuilt_note(path, what, error)
     Path(path).unlink(missing_ok=True)
+
+
+def replace_marked(text: str, begin: str, end: str, section: str) -> str:
+    """`text` with the part from the `begin` marker to the `end` marker replaced by `section` (which carries the
+    markers); a ValueError when they are missing. For README sections generated from the code."""
+    start, stop = text.find(begin), text.find(end)
+    if start < 0 or stop < start:
+        raise ValueError(f"no generated section marked {begin} ... {end}")
+    return text[:start] + section + text[stop + len(end):]
+
+
+def regenerate(path: str | Path, begin: str, end: str, section: str) -> bool:
+    """Rewrite the marked section of a text file (atomically) if it differs; True when it changed."""
+    text = Path(path).read_text()
+    updated = replace_marked(text, begin, end, section)
+    if updated != text:
+        write_text(path, updated)
+    return updated != text

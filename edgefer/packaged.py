@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgefer.fileio import write_text
+from edgefer.fileio import regenerate, replace_marked
 from edgefer.predictor import PACKAGED_MODELS, PredictorError, packaged_model_path
 
 
@@ -43,6 +43,22 @@ class PackagedModel:
     @property
     def machine(self) -> str:
         return self.card.get("bench", {}).get("machine", {}).get("cpu", "?")
+
+
+def models_table(models: list[PackagedModel]):
+    """The rich table `edgefer models` prints: each packaged model's card figures and where they were measured."""
+    from rich.table import Table
+
+    table = Table(title="packaged models: PublicTest accuracy, p50 latency at batch 1 on 1 thread (each from its card)")
+    for column in ("name", "model", "MB", "accuracy", "scored on", "p50 ms", "CPU of that run"):
+        table.add_column(column, overflow="fold")
+    for model in models:
+        accuracy, latency = model.accuracy, model.latency_ms()
+        extensions = ", ".join(model.card.get("bench", {}).get("machine", {}).get("vector_extensions", [])) or "?"
+        table.add_row(model.name, model.architecture, f"{model.path.stat().st_size / 1e6:.2f}",
+                      f"{accuracy:.2%}" if accuracy is not None else "?", model.labels,
+                      f"{latency:.2f}" if latency else "?", f"{model.machine} ({extensions})")
+    return table
 
 
 def card_path(model: Path) -> Path:
@@ -92,21 +108,18 @@ def readme_section(models: list[PackagedModel] | None = None) -> str:
 
 def replace_readme_section(text: str, section: str) -> str:
     """`text` with the part between the markers replaced by `section` (a PredictorError if the markers are missing)."""
-    start, end = text.find(README_BEGIN), text.find(README_END)
-    if start < 0 or end < start:
-        raise PredictorError(f"the README has no packaged-models markers ({README_BEGIN} ... {README_END})")
-    return text[:start] + section + text[end + len(README_END):]
+    try:
+        return replace_marked(text, README_BEGIN, README_END, section)
+    except ValueError:
+        raise PredictorError(f"the README has no packaged-models markers ({README_BEGIN} ... {README_END})") from None
 
 
 def main(argv=None) -> int:
     import sys
 
-
-    paths = [Path(a) for a in (sys.argv[1:] if argv is None else argv)] or [Path("README.md")]
-    for path in paths:
-        updated = replace_readme_section(path.read_text(), readme_section())
-        if updated != path.read_text():
-            write_text(path, updated)
+    for path in [Path(a) for a in (sys.argv[1:] if argv is None else argv)] or [Path("README.md")]:
+        replace_readme_section(path.read_text(), readme_section())  # the markers must be there
+        if regenerate(path, README_BEGIN, README_END, readme_section()):
             print(f"updated the packaged-models section of {path}")
     return 0
 

@@ -7,25 +7,35 @@ under one folder (default `pipeline/`): runs/, export/<run>/ (the device bundle)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from edgefer.runs import default_export_dir
-from edgefer.train.config import TrainConfig
+from edgefer.train.backbones import BACKBONE_NAMES
+from edgefer.train.config import TrainConfig, option
 from edgefer.train.packaged_start import is_packaged
 
 
 @dataclass
 class PipelineConfig:
-    out: Path = Path("pipeline")
-    data: str | None = None  # None: the embedded sample
-    model: str = "mobilenetv2"
-    img_size: int | None = None  # the packaged model's size (--weights default), else 96
-    epochs: int = 4
-    weights: str = "default"  # start from the packaged default model (offline); "none": from scratch
-    bench_runs: int = 100
+    """`edgefer pipeline`'s options (flag, default and help in each field's metadata, as TrainConfig's)."""
+
+    out: Path = field(default=Path("pipeline"), metadata=option("--out", "Folder for runs/, export/ and bench/."))
+    data: str | None = field(default=None, metadata=option(
+        "--data", "FER2013 in any form. Default: the embedded sample (offline, minutes).", metavar="PATH"))
+    model: str = field(default="mobilenetv2", metadata=option("--model", f"{' or '.join(BACKBONE_NAMES)}."))
+    img_size: int | None = field(default=None, metadata=option(
+        "--img-size", "Input side inside the model. Default: the packaged model's (64) with --weights default, "
+        "else 96."))
+    epochs: int = field(default=4, metadata=option(
+        "--epochs", "Training epochs (1 head + the rest fine-tuning).", min=2))
+    weights: str = field(default="default", metadata=option(
+        "--weights", "default, fast or ferplus (fine-tune the packaged model: offline, learns from the first epoch), "
+        "none (from scratch: the scratch recipe, every layer), imagenet, or a no-top .h5."))
+    bench_runs: int = field(default=100, metadata=option(
+        "--bench-runs", "Timed single-face inferences per thread count.", min=1))
     predict_faces: int = 7
 
     def train_config(self) -> TrainConfig:
@@ -76,8 +86,8 @@ def run_pipeline(config: PipelineConfig, say) -> dict:
         paths.append(shipped)
     report = run_bench(BenchConfig(paths=paths, data=config.data, runs=config.bench_runs, warmup=10,
                                    out=config.out / "bench"))
-    write_outputs(report, config.out / "bench")
-    say(table(report))
+    write_outputs(report.to_json(), config.out / "bench")
+    say(table(report.to_json()))
     say("[4/4] predict with the device predictor (numpy + TFLite runtime) on test faces")
     int8 = folder / "model_int8.tflite"
     if int8.is_file():

@@ -60,6 +60,7 @@ def test_shipped_model_reproduces_its_card(name, real_data, tmp_path):
 
     from typer.testing import CliRunner
 
+    from edgefer.bench.results import BenchReport
     from edgefer.cli import app
     from edgefer.packaged import card_path
     from edgefer.predictor import packaged_model_path
@@ -72,9 +73,11 @@ def test_shipped_model_reproduces_its_card(name, real_data, tmp_path):
                                       "--threads", "1", "--rounds", "1", "--labels-source", labels,
                                       "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    row = json.loads((tmp_path / "bench.json").read_text())["artifacts"][0]
-    assert row["n"] == card["bench"]["n"] == {"fer2013": 3589, "ferplus": 3553}[labels]
+    report = BenchReport.from_json(json.loads((tmp_path / "bench.json").read_text()))
+    (row,) = report.rows
+    assert report.exit_code() == 0 and report.label_source == labels
+    assert row.n == card["bench"]["n"] == {"fer2013": 3589, "ferplus": 3553}[labels]
     # The card was measured on one CPU; int8 kernels round differently on others (AVX2 vs AVX-512, VNNI or not),
     # which moves a few faces: 0.5 pp is 18 of 3,589 faces, far less than the gap between two packaged models.
-    assert abs(row["accuracy"] - card["bench"]["accuracy"]) <= 0.005, (row["accuracy"], card["bench"]["accuracy"])
-    assert abs(row["macro_f1"] - card["bench"]["macro_f1"]) <= 0.01, (row["macro_f1"], card["bench"]["macro_f1"])
+    assert abs(row.accuracy - card["bench"]["accuracy"]) <= 0.005, (row.accuracy, card["bench"]["accuracy"])
+    assert abs(row.macro_f1 - card["bench"]["macro_f1"]) <= 0.01, (row.macro_f1, card["bench"]["macro_f1"])

@@ -25,7 +25,14 @@ from edgefer.bench.frameset import TRUTH_FILE, make_frame_set
 from edgefer.bench.run import machine_info
 from edgefer.errors import DataError, ModelError
 from edgefer.fileio import discard_damaged, write_json, write_text
-from edgefer.predictor import FRAME_STAGES, IMAGE_SUFFIXES, PACKAGED_MODELS, resize_backend, resolve_model_path
+from edgefer.predictor import (
+    FRAME_STAGES,
+    IMAGE_SUFFIXES,
+    PACKAGED_MODELS,
+    RESIZE_BACKENDS,
+    resize_backend,
+    resolve_model_path,
+)
 from edgefer.progress import note
 from edgefer.runs import package_versions
 
@@ -350,3 +357,21 @@ def frame_table(report: FrameReport):
     for row in rows:
         table.add_row(*row.values())
     return table
+
+
+def report_frames(config: FrameBenchConfig, say, warn) -> int:
+    """Run the frame bench, write frames.json and frames.md, show the table and the comparisons through `say`, the
+    failures through `warn`; returns the exit status (1 if a pipeline failed)."""
+
+    if config.resize_backend is not None and config.resize_backend not in RESIZE_BACKENDS:
+        raise DataError(f"--resize-backend {config.resize_backend!r}; expected {' or '.join(RESIZE_BACKENDS)}")
+    report = run_frame_bench(config)
+    write_frame_outputs(report, config.out)
+    say(frame_table(report))
+    for line in comparison_lines(report):
+        say(line, highlight=False)
+    say(f"wrote {config.out}/frames.json and frames.md", highlight=False)
+    for failure in report.failures:
+        warn(f"[red]{failure['pipeline']} ({failure['threads']} thread(s)): failed:[/] {failure['error']}",
+             highlight=False, soft_wrap=True)
+    return 1 if report.failures else 0

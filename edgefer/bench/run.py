@@ -24,13 +24,14 @@ from pathlib import Path
 import numpy as np
 
 from edgefer.bench.external import ExternalSpec
+from edgefer.bench.results import BenchReport, BenchRow
 from edgefer.bench.worker import latency_stats
 from edgefer.data.ferplus import original_labels
 from edgefer.data.loading import load_dataset
 from edgefer.errors import DataError, ModelError, first_line
 from edgefer.evaluation import accuracy_where, classification_metrics
 from edgefer.export.meta import read_meta
-from edgefer.predictor import BLAZEFACE_FILE, PACKAGED_MODELS, packaged_model_path
+from edgefer.predictor import BLAZEFACE_FILE, PACKAGED_MODELS, TTA_MODES, packaged_model_path
 from edgefer.progress import note
 from edgefer.runners import open_runner
 from edgefer.runs import RUN_FILE, RunRecord, default_export_dir, package_versions
@@ -256,7 +257,7 @@ def more_latency_rounds(rows: list[dict], config: BenchConfig, workdir: Path) ->
             row["latency"] = {n: latency_stats(s) for n, s in samples.items()}
 
 
-def run_bench(config: BenchConfig) -> dict:
+def run_bench(config: BenchConfig) -> BenchReport:
     artifacts = collect_artifacts(config.paths)
     dataset = load_dataset(config.data, labels=config.label_source, ferplus=config.ferplus)
     if config.split not in dataset.split_names():
@@ -287,8 +288,27 @@ def run_bench(config: BenchConfig) -> dict:
             note(f"latency: {config.latency_rounds - 1} more round(s), the artifacts taking turns")
         more_latency_rounds(rows, config, Path(tmp))
 
-    return {"data": dataset.report.source, "split": config.split, "n": len(test), "classes": list(dataset.classes),
-            "label_source": config.label_source,
-            "threads": config.threads, "runs": config.runs, "rounds": config.latency_rounds,
-            "tta": config.tta, "warmup": config.warmup, "machine": machine_info(),
-            "versions": package_versions(), "artifacts": rows}
+    return BenchReport(data=dataset.report.source, split=config.split, n=len(test), classes=list(dataset.classes),
+                       label_source=config.label_source, threads=config.threads, runs=config.runs,
+                       rounds=config.latency_rounds, tta=config.tta, warmup=config.warmup, machine=machine_info(),
+                       versions=package_versions(), rows=[BenchRow.from_json(row) for row in rows])
+
+
+def thread_counts(text: str) -> list[int]:
+    """--threads 1,2 -> [1, 2] (positive integers), or a DataError."""
+    try:
+        values = [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        values = []
+    if not values or min(values) < 1:
+        raise DataError(f"--threads {text!r}; expected positive integers separated by commas, e.g. 1,2")
+    return values
+
+
+def tta_modes(text: str) -> list[str]:
+    """--tta for bench: the plain row always, plus one row per augmentation asked for."""
+    modes = [t.strip() for t in text.split(",") if t.strip()]
+    unknown = [m for m in modes if m not in TTA_MODES]
+    if unknown or not modes:
+        raise DataError(f"--tta {text!r}; expected {' or '.join(TTA_MODES)} (comma-separated)")
+    return ["none"] + [m for m in dict.fromkeys(modes) if m != "none"]

@@ -7,7 +7,7 @@ new layout is one entry. FER+ labels are applied after the (cached) FER2013 load
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -147,3 +147,26 @@ def load_dataset(
         dataset = apply_ferplus_labels(dataset, Path(ferplus) if ferplus else find_ferplus_file(source))
     dataset.report.seconds = time.perf_counter() - start
     return dataset
+
+
+@dataclass
+class DataSource:
+    """Where the faces come from and how to read them: the options of `edgefer data info` and `data show`
+    (flag, default and help in each field's metadata, as TrainConfig's)."""
+
+    labels: str = field(default="fer2013", metadata={
+        "flag": "--labels", "help": "Label source: fer2013 (7 classes), ferplus (8, adds Contempt), or folders (an "
+        "image tree's class folders are the classes: your own, any number)."})
+    ferplus: str | None = field(default=None, metadata={
+        "flag": "--ferplus", "help": "fer2013new.csv[.gz]; default: found beside the CSV.", "metavar": "PATH"})
+    skip_bad: bool = field(default=False, metadata={
+        "flag": "--skip-bad", "help": "Skip bad rows/files and report how many, instead of stopping."})
+    cache_dir: str | None = field(default=None, metadata={
+        "flag": "--cache-dir", "help": "Parse cache folder (default $EDGEFER_CACHE_DIR or ~/.cache/edgefer).",
+        "metavar": "PATH"})
+    use_cache: bool = field(default=True, metadata={
+        "flag": "--no-cache", "help": "Parse the source again and write no cache.", "invert": True})
+
+    def load(self, path: str | Path | None) -> FERDataset:
+        return load_dataset(path, labels=self.labels, ferplus=self.ferplus, skip_bad=self.skip_bad,
+                            cache_dir=self.cache_dir, use_cache=self.use_cache)

@@ -68,3 +68,26 @@ def dataset_stats(dataset: FERDataset) -> DatasetStats:
         blank_images=int(constant.sum()),
         all_zero_images=int((constant & (flat[:, 0] == 0)).sum()) if len(dataset) else 0,
     )
+
+
+def counts_table(stats: DatasetStats):
+    """Images per split and class, as the rich table `edgefer data info` prints."""
+    from rich.table import Table
+
+    table = Table(title="images per split and class")
+    table.add_column("split")
+    for name in stats.classes:
+        table.add_column(name, justify="right")
+    table.add_column("total", justify="right", style="bold")
+    for split, counts in stats.counts.items():
+        table.add_row(split, *(f"{c:,}" for c in counts), f"{stats.totals[split]:,}")
+    return table
+
+
+def summary_lines(stats: DatasetStats) -> list[str]:
+    """The duplicates and blank-image lines of `edgefer data info`."""
+    dup = stats.duplicates
+    cross = ", ".join(f"{n:,} {split} rows have an exact copy in Training" for split, n in dup.cross_split_rows.items())
+    return [f"duplicates: {dup.groups:,} groups of identical images, {dup.rows:,} rows in all; "
+            f"{dup.conflicting_label_groups:,} groups with conflicting labels" + (f"; {cross}" if cross else ""),
+            f"blank images (one constant value): {stats.blank_images:,}, all zeros: {stats.all_zero_images:,}"]

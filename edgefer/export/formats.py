@@ -165,3 +165,16 @@ EXPORT_FORMATS: dict[str, ExportFormat] = {
 }
 DEFAULT_FORMATS = ("int8", "onnx")
 ALL_FORMATS = tuple(name for name, f in EXPORT_FORMATS.items() if f.in_all)
+
+
+def chosen_formats(flags: dict[str, bool], names: str | None, every: bool) -> list[str]:
+    """The formats `edgefer export` makes: those flagged or named (--format a,b), all of ALL_FORMATS plus those
+    with --all, or DEFAULT_FORMATS when none is asked for; an unknown name is a ModelError."""
+    named = [n.strip() for n in (names or "").split(",") if n.strip()]
+    unknown = [n for n in named if n not in EXPORT_FORMATS]
+    if unknown:
+        raise ModelError(f"--format {', '.join(unknown)}; expected one of {', '.join(EXPORT_FORMATS)}")
+    asked = [f for f in EXPORT_FORMATS if flags.get(f) or f in named]
+    if every:
+        return [f for f in EXPORT_FORMATS if f in ALL_FORMATS or f in asked]
+    return asked or list(DEFAULT_FORMATS)

@@ -243,3 +243,18 @@ def _write_sidecars(out: Path, run: RunSource, results: list[ArtifactResult], n_
                             "img_size": run.run.img_size, "artifacts": artifacts})
 
 
+
+
+def results_table(folder: Path, results: list[ArtifactResult], check_samples: int):
+    """The rich table `edgefer export` prints: each artifact, its size and its check against Keras."""
+    from rich.table import Table
+
+    table = Table(title=f"export to {folder}  (checked on {check_samples} validation faces against Keras)")
+    for column in ("format", "file", "size MB", "agreement", "accuracy (Keras)", "status"):
+        table.add_column(column, overflow="fold")
+    pct = lambda v: "-" if v is None else f"{v:.1%}"  # noqa: E731
+    for r in results:
+        status = "[green]ok[/]" if r.status == "ok" else f"[red]failed[/]: {r.reason}"
+        table.add_row(r.format, Path(r.file).name if r.file else "-", f"{r.size_mb:.2f}", pct(r.agreement),
+                      f"{pct(r.accuracy)} ({pct(r.keras_accuracy)})", status)
+    return table

@@ -15,9 +15,11 @@ explicitly wins over its recipe's default; `resolved()` fills the rest and is wh
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 
+from edgefer.data.loading import DataSource
 from edgefer.errors import ConfigError
+from edgefer.fileio import regenerate
 from edgefer.predictor import TTA_MODES
 from edgefer.train.augment import AUGMENT_PRESETS
 from edgefer.train.backbones import BACKBONE_NAMES, get_backbone
@@ -39,52 +41,107 @@ MIN_IMG_SIZE, MAX_IMG_SIZE = 32, 224
 DEFAULT_IMG_SIZE = 224
 
 
+def option(flag: str, help: str, **click) -> dict:
+    """A TrainConfig field's command-line flag and help (`edgefer train` derives its options from these); `click`:
+    extra settings of the option (min, max, metavar), or invert=True for an off-flag of a True default."""
+    return {"flag": flag, "help": help, **click}
+
+
 @dataclass
 class TrainConfig:
-    model: str = "mobilenetv2"
-    mode: str = "simple"  # simple: frozen base + head; advanced: augmentation, head then fine-tuning
-    data: str | None = None  # None: the embedded sample
-    labels: str = "fer2013"
-    ferplus: str | None = None
-    # With labels ferplus: "majority" trains on the one-hot majority label, "votes" on each face's distribution of the
-    # 10 annotators' votes (the FER+ paper's best scheme). Evaluation is against the majority either way. Measured on
-    # the full data, the same 10-epoch fine-tune from the packaged default: majority 82.13% vs votes 81.85% on FER+
-    # PublicTest (val 83.87% vs 83.66%), so majority is the default (benchmarks/RESULTS.md).
-    ferplus_target: str = "majority"
-    epochs: int = 25
-    img_size: int | None = None  # default 224; starting from a packaged model: its own size
-    alpha: float | None = None  # width multiplier (MobileNetV2: 0.35 ... 1.4); default 1.0, or the packaged model's
-    weights: str = "imagenet"  # imagenet | none | a packaged model's name (default, fast, ferplus) | path to weights
-    recipe: str = "auto"  # scratch | finetune | auto (scratch when weights is none)
-    batch_size: int | None = None  # recipe default: scratch 128, finetune 64
-    learning_rate: float | None = None  # peak rate (scratch) / head-phase rate (finetune)
-    fine_tune_learning_rate: float = 1e-4
-    lr_schedule: str = "cosine"  # scratch: warm-up then cosine over the run; finetune: cosine per phase
-    optimizer: str | None = None  # adam | adamw | sgd
-    weight_decay: float | None = None  # adamw / sgd decoupled weight decay
-    warmup_epochs: int | None = None  # linear warm-up epochs (scratch)
-    augment: str | None = None  # none | light | standard | strong (edgefer.train.augment presets)
-    head_epochs: int | None = None  # advanced: epochs on the frozen base first (default: a fifth)
-    unfreeze: str = "default"  # advanced: "default", "all", or a number of top base layers
-    dropout: float | None = None
-    dense_units: tuple[int, ...] | None = None
-    label_smoothing: float | None = None
+    """Every knob of a training run. A field with a flag in its metadata is an option of `edgefer train`, with this
+    default and this help; the recipes (RECIPES) fill the knobs left as None."""
+
+    model: str = field(default="mobilenetv2", metadata=option(
+        "--model", f"{', '.join(BACKBONE_NAMES)} (the backbone registry), or all."))
+    mode: str = field(default="simple", metadata=option(
+        "--mode", "finetune recipe: simple (frozen base + head), advanced (augmentation, then fine-tuning), or both. "
+        "Ignored by the scratch recipe."))
+    data: str | None = field(default=None, metadata=option(
+        "--data", "FER2013 in any form `data info` reads. Default: the embedded sample.", metavar="PATH"))
+    labels: str = field(default="fer2013", metadata=option("--labels", DataSource.__dataclass_fields__["labels"].metadata["help"]))
+    ferplus: str | None = field(default=None, metadata=option(
+        "--ferplus", "fer2013new.csv[.gz]; default: found beside the CSV.", metavar="PATH"))
+    # Measured on the full data, the same 10-epoch fine-tune from the packaged default: majority 82.13% vs votes
+    # 81.85% on FER+ PublicTest (val 83.87% vs 83.66%), so majority is the default (benchmarks/RESULTS.md).
+    ferplus_target: str = field(default="majority", metadata=option(
+        "--ferplus-target", "With --labels ferplus: majority (one-hot majority label; measured 0.3 pp better) or votes "
+        "(cross-entropy against each face's distribution of the 10 annotators' votes). Evaluation is against the "
+        "majority either way."))
+    epochs: int = field(default=25, metadata=option(
+        "--epochs", "Epochs in all (advanced: head epochs + fine-tuning epochs). With --resume: a new total (more to "
+        "extend; the epochs done to finish now).", min=1))
+    img_size: int | None = field(default=None, metadata=option(
+        "--img-size", "Side the 48x48 face is resized to inside the model (32-224). Default 224, or the packaged "
+        "model's own size with --weights default/fast/ferplus."))
+    alpha: float | None = field(default=None, metadata=option(
+        "--alpha", "MobileNetV2 width multiplier: 0.35, 0.5, 0.75, 1.0, 1.3 or 1.4 (narrower: faster, less "
+        "accurate). Default 1.0, or the packaged model's."))
+    weights: str = field(default="imagenet", metadata=option(
+        "--weights", "imagenet (Keras cache, downloads if missing), none (from scratch), default, fast or ferplus "
+        "(start from that packaged model: offline, knows faces already; a new head when your classes differ), a "
+        "no-top weights .h5, or an earlier run's model.keras (its backbone)."))
+    recipe: str = field(default="auto", metadata=option(
+        "--recipe", "scratch (one phase, every layer, AdamW + warm-up + cosine, label smoothing, flip/shift/erasing), "
+        "finetune (head on the frozen base, then top layers unfrozen), or auto: scratch with --weights none, else "
+        "finetune. The options left unset take the recipe's defaults."))
+    batch_size: int | None = field(default=None, metadata=option(
+        "--batch-size", "Default: scratch 128, finetune 64.", min=1))
+    learning_rate: float | None = field(default=None, metadata=option(
+        "--lr", "Peak learning rate (scratch, default 2e-3) or that of the head phase (finetune, default 1e-3)."))
+    fine_tune_learning_rate: float = field(default=1e-4, metadata=option(
+        "--fine-tune-lr", "Learning rate of the fine-tuning phase."))
+    lr_schedule: str = field(default="cosine", metadata=option(
+        "--lr-schedule", "cosine (each phase decays from its rate towards 0) or constant."))
+    optimizer: str | None = field(default=None, metadata=option(
+        "--optimizer", "adam, adamw or sgd (Nesterov momentum 0.9). Default: scratch adamw, finetune adam."))
+    weight_decay: float | None = field(default=None, metadata=option(
+        "--weight-decay", "Decoupled weight decay (adamw, sgd). Default: scratch 0.05.", min=0.0))
+    warmup_epochs: int | None = field(default=None, metadata=option(
+        "--warmup-epochs", "Epochs of linear warm-up before the cosine decay. Default: scratch 2, finetune 0.", min=0))
+    augment: str | None = field(default=None, metadata=option(
+        "--augment", "Augmentation strength: none, light (flip, +-3 px shifts), standard (flip, +-5 px shifts, random "
+        "erasing), strong. Default: scratch standard, finetune light (advanced) / none (simple)."))
+    head_epochs: int | None = field(default=None, metadata=option(
+        "--head-epochs", "Advanced: epochs on the frozen base before fine-tuning (default: a fifth)."))
+    unfreeze: str = field(default="default", metadata=option(
+        "--unfreeze", "Advanced: top base layers to unfreeze: a number, 'all', or 'default' (about two blocks)."))
+    dropout: float | None = None  # recipe default: scratch 0.2, finetune 0.3
+    dense_units: tuple[int, ...] | None = None  # the head's hidden layers; recipe default: scratch none, finetune 256
+    label_smoothing: float | None = field(default=None, metadata=option(
+        "--label-smoothing", "Default: scratch 0.1, finetune 0.", min=0.0, max=0.5))
     # BatchNorm moving-average momentum of the backbone. Keras' MobileNetV2 uses 0.999, far too slow
     # for a network whose weights change fast from scratch: its inference-mode statistics lag and
     # validation collapses to one class (measured: 15% vs 46% with batch statistics after 5 epochs).
     bn_momentum: float | None = None
-    teacher: str | None = None  # distillation: a run folder or .keras whose model gives soft targets
-    kd_temperature: float = 4.0
-    kd_weight: float = 0.7  # weight of the soft (teacher) loss; 1 - kd_weight for the hard labels
-    kd_tta: str = "none"  # the teacher's test-time augmentation: "flip" averages each face with its mirror
-    class_weights: bool = False
-    cache_features: bool = True  # simple mode: compute the frozen base's features once
-    val_fraction: float = 0.2
+    teacher: str | None = field(default=None, metadata=option(
+        "--teacher", "Distil from a trained run (its model.keras), a .keras file (run as its fp32 TFLite when that "
+        "agrees: faster on a CPU), or an exported .tflite/.onnx: soft targets once per epoch on the augmented "
+        "faces.", metavar="PATH"))
+    kd_temperature: float = field(default=4.0, metadata=option(
+        "--kd-temperature", "With --teacher: softmax temperature of the soft targets."))
+    kd_weight: float = field(default=0.7, metadata=option(
+        "--kd-weight", "With --teacher: weight of the teacher's loss (the rest: hard labels).", min=0.0, max=1.0))
+    kd_tta: str = field(default="none", metadata=option(
+        "--teacher-tta", "With --teacher: none, or flip (the teacher's targets averaged over each face and its mirror "
+        "image: a more accurate teacher, twice its pass per epoch)."))
+    class_weights: bool = field(default=False, metadata=option(
+        "--class-weights", "Weight classes inversely to their frequency (Disgust is 1.5% of Training)."))
+    cache_features: bool = field(default=True, metadata=option(
+        "--no-feature-cache", "Simple mode: run the frozen base every epoch instead of caching its features (slow; "
+        "for comparison).", invert=True))
+    val_fraction: float = field(default=0.2, metadata=option(
+        "--val-fraction", "Share of the training split held out (stratified) for validation, model selection and "
+        "early reports.", min=0.01, max=0.5))
     test_split: str = "PublicTest"
-    seed: int = 0
-    out: str = "runs"
-    cache_dir: str | None = None
-    distribute: bool = False  # data-parallel over all local devices; batch_size is per replica
+    seed: int = field(default=0, metadata=option(
+        "--seed", "Seeds the split, the batch order, augmentation and initialisation."))
+    out: str = field(default="runs", metadata=option("--out", "Parent folder of the run folders.", metavar="PATH"))
+    cache_dir: str | None = field(default=None, metadata=option(
+        "--cache-dir", "Parse cache folder (default $EDGEFER_CACHE_DIR or ~/.cache/edgefer).", metavar="PATH"))
+    distribute: bool = field(default=False, metadata=option(
+        "--distribute", "Data-parallel over all local GPUs (TensorFlow MirroredStrategy / JAX DataParallel); "
+        "--batch-size is per device."))
 
     @property
     def recipe_name(self) -> str:
@@ -203,3 +260,38 @@ class TrainConfig:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+# The README's recipe table is generated from RECIPES (`python -m edgefer.train.config README.md`) and a test checks it.
+RECIPE_TABLE_BEGIN = ("<!-- recipes: generated from RECIPES in edgefer/train/config.py by "
+                      "`python -m edgefer.train.config README.md` -->")
+RECIPE_TABLE_END = "<!-- /recipes -->"
+
+
+def _shown(value) -> str:
+    return "none" if value in ((), None) else ", ".join(map(str, value)) if isinstance(value, tuple) else str(value)
+
+
+def recipe_table() -> str:
+    """Markdown: each recipe's default for each knob, with its flag (a knob without one is said so)."""
+    flags = {f.name: f.metadata.get("flag") for f in fields(TrainConfig)}
+    names = list(RECIPES)
+    lines = [RECIPE_TABLE_BEGIN, "| knob | " + " | ".join(f"`{n}`" for n in names) + " |", "|---|" + "---|" * len(names)]
+    for knob in dict.fromkeys(k for recipe in RECIPES.values() for k in recipe):
+        label = f"`{flags[knob]}`" if flags.get(knob) else f"{knob} (no flag)"
+        lines.append(f"| {label} | " + " | ".join(_shown(RECIPES[n].get(knob)) for n in names) + " |")
+    return "\n".join(lines + [RECIPE_TABLE_END])
+
+
+def main(argv=None) -> int:
+    import sys
+
+
+    for path in (sys.argv[1:] if argv is None else argv) or ["README.md"]:
+        if regenerate(path, RECIPE_TABLE_BEGIN, RECIPE_TABLE_END, recipe_table()):
+            print(f"updated the recipe table of {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -218,3 +218,20 @@ def test_latency_rounds_take_turns_and_pool_every_run(exported, test_faces, tmp_
     assert report["rounds"] == 3 and "in 3 round(s)" in (tmp_path / "bench.md").read_text()
     for row in report["artifacts"]:
         assert row["latency"]["1"]["runs"] == 10 and "latency_samples" not in row and "job" not in row
+
+
+def test_bench_report_round_trips_and_owns_the_exit_rule(tmp_path):
+    from edgefer.bench.results import BenchReport, BenchRow
+
+    report = BenchReport(data="d", split="PublicTest", n=10, classes=["a", "b"], threads=[1], runs=3, rounds=1,
+                         warmup=1, machine={"cpu": "x"}, versions={},
+                         rows=[BenchRow(name="m.tflite", path=str(tmp_path / "m.tflite"), format="tflite", size_mb=1.0,
+                                        accuracy=0.8, latency={"1": {"p50_ms": 0.5}}),
+                               BenchRow(name="b.onnx", path="b.onnx", format="onnx", size_mb=1.0, status="failed",
+                                        error="does not load")])
+    assert BenchReport.from_json(json.loads(json.dumps(report.to_json()))) == report
+    assert "accuracy" not in report.to_json()["artifacts"][1]  # a failed row keeps the short form of bench.json
+    assert report.rows[0].p50_ms(1) == 0.5 and report.row_for(tmp_path / "m.tflite") is report.rows[0]
+    assert report.exit_code() == 1 and [r.name for r in report.failed()] == ["b.onnx"]
+    report.rows.pop()
+    assert report.exit_code() == 0 and report.exit_code(min_accuracy=0.9) == 1 and report.under(0.5) == []
