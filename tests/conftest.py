@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import gzip
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-HEADER = "emotion,pixels,Usage"
-
-
-def real_data_dir() -> Path | None:
-    """EDGEFER_DATA, else ../shared/data/fer2013 beside the checkout; None when absent."""
-    candidate = Path(os.environ.get("EDGEFER_DATA", REPO.parent / "shared" / "data" / "fer2013"))
-    return candidate if candidate.exists() else None
+from edgefer import FERDataset
+from edgefer.data.npz_format import save_npz
+from helpers import csv_line, faces, real_data_dir, separable_faces, write_csv
 
 
 @pytest.fixture
@@ -33,23 +26,10 @@ def isolated_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("EDGEFER_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
 
 
-def faces(n: int, seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, 256, size=(n, 48, 48), dtype=np.uint8)
 
 
-def csv_line(label, pixels: np.ndarray | str, usage: str) -> str:
-    text = pixels if isinstance(pixels, str) else " ".join(map(str, pixels.reshape(-1).tolist()))
-    return f"{label},{text},{usage}"
 
 
-def write_csv(path: Path, lines: list[str], header: str | None = HEADER) -> Path:
-    text = "\n".join(([header] if header else []) + lines) + "\n"
-    if path.suffix == ".gz":
-        with gzip.open(path, "wt", newline="") as f:
-            f.write(text)
-    else:
-        path.write_text(text)
-    return path
 
 
 @pytest.fixture
@@ -62,15 +42,6 @@ def small_csv(tmp_path) -> tuple[Path, np.ndarray, np.ndarray, list[str]]:
     return path, images, labels, usage
 
 
-def separable_faces(per_class: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Class k is a bright cross: rows and columns 6k..6k+5 on a noisy background: easy to tell apart."""
-    rng = np.random.default_rng(seed)
-    labels = np.repeat(np.arange(7), per_class)
-    images = rng.integers(0, 60, size=(len(labels), 48, 48)).astype(np.uint8)
-    for i, k in enumerate(labels):
-        images[i, 6 * k : 6 * k + 6, :] = 230
-        images[i, :, 6 * k : 6 * k + 6] = 230
-    return images, labels
 
 
 @pytest.fixture(scope="session")
@@ -122,3 +93,18 @@ def pytest_collection_modifyitems(config, items):
         group = _shared_fixture_group(item)
         if group is not None:
             item.add_marker(pytest.mark.xdist_group(group))
+
+
+@pytest.fixture(scope="module")
+def faces_npz(tmp_path_factory):
+    images, labels = separable_faces(4, seed=21)
+    return save_npz(FERDataset(images=images, labels=labels, usage=["PublicTest"] * len(labels)),
+                    tmp_path_factory.mktemp("bad") / "faces.npz")
+
+
+@pytest.fixture
+def blocker(tmp_path):
+    """A regular file where the command would need a folder."""
+    path = tmp_path / "blocker"
+    path.write_text("I am a file")
+    return path

@@ -2,6 +2,7 @@
 edgefer/fileio.py's inventory says. Disposable ones are rebuilt with one line on stderr; records stop the command
 with exit 2 and one line naming the file (never a traceback). Then a disk that fills up during training and export."""
 
+import io
 import json
 import shutil
 import subprocess
@@ -10,12 +11,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 from typer.testing import CliRunner
 
 from edgefer.cli import app
 from edgefer.data.sample import SAMPLE_PATH
 from edgefer.train.config import TrainConfig
 from edgefer.train.training import train
+from helpers import FAST_BENCH, SAMPLE, one_line_error, separable_faces
 
 runner = CliRunner()
 DAMAGES = ("truncated", "emptied", "junk", "other version")
@@ -63,7 +66,6 @@ def damage(path: Path, how: str, other_version: bytes) -> None:
 
 
 def npz_bytes(**arrays) -> bytes:
-    import io
 
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
@@ -265,3 +267,31 @@ def test_export_on_a_full_disk_leaves_no_artifact_under_its_name(small_disk, run
     for artifact in artifacts:  # ... and what is there under a final name is whole: it loads and predicts
         faces = np.zeros((2, 48, 48, 1), np.uint8)
         assert open_runner(artifact).predict(faces).shape == (2, 7), artifact
+
+
+def output_commands(exported, trained_run, faces_npz, face_png):
+    folder = exported[0]
+    return {
+        "predict --save-annotated": ["predict", str(folder / "model_int8.tflite"), str(face_png),
+                                     "--save-annotated", "{out}"],
+        "bench --out": ["bench", str(folder / "model_int8.tflite"), "--data", str(faces_npz), "--out", "{out}",
+                        *FAST_BENCH],
+        "data show -o": ["data", "show", "-o", "{out}/classes.png", "--img-size", "48"],
+        "data sample -o": ["data", "sample", str(SAMPLE), "-o", "{out}/small.npz", "--train-per-class", "2",
+                           "--test-per-class", "1"],
+        "train --out": ["train", "--weights", "none", "--img-size", "32", "--epochs", "1", "--out", "{out}"],
+        "export --out": ["export", str(trained_run), "--fp32", "--out", "{out}", "--check-samples", "14"],
+        "pipeline --out": ["pipeline", "--out", "{out}", "--img-size", "32", "--epochs", "2"],
+    }
+
+
+@pytest.mark.parametrize("command", ["predict --save-annotated", "bench --out", "data show -o", "data sample -o",
+                                     "train --out", "export --out", "pipeline --out"])
+def test_unwritable_output_is_one_line_exit_2(command, exported, trained_run, faces_npz, blocker, tmp_path):
+    face_png = tmp_path / "face.png"
+    Image.fromarray(separable_faces(1, seed=1)[0][0]).save(face_png)
+    args = [a.replace("{out}", str(blocker / "sub")) for a in
+            output_commands(exported, trained_run, faces_npz, face_png)[command]]
+    line = one_line_error(runner.invoke(app, args), blocker)
+    assert "cannot" in line
+    assert blocker.read_text() == "I am a file"

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from conftest import separable_faces
 from edgefer import FERDataset
 from edgefer.bench.report import flat_rows, pareto_front
 from edgefer.bench.worker import latency_stats, time_single
 from edgefer.cli import app
 from edgefer.conversion import tflite_fp32
 from edgefer.data.npz_format import save_npz
+from helpers import separable_faces
 
 runner = CliRunner()
 FAST = ["--runs", "20", "--warmup", "2", "--threads", "1,2"]
@@ -235,3 +235,16 @@ def test_bench_report_round_trips_and_owns_the_exit_rule(tmp_path):
     assert report.exit_code() == 1 and [r.name for r in report.failed()] == ["b.onnx"]
     report.rows.pop()
     assert report.exit_code() == 0 and report.exit_code(min_accuracy=0.9) == 1 and report.under(0.5) == []
+
+
+def test_overlapping_plot_labels_are_moved_apart():
+    from edgefer.bench.report import first_free
+
+    bounds = (0.0, 0.0, 1000.0, 1000.0)
+    taken = [(0.0, 0.0, 100.0, 10.0)]  # a label already there
+    right, left, low = (50.0, 1.0, 150.0, 11.0), (300.0, 1.0, 400.0, 11.0), (50.0, -20.0, 150.0, -10.0)
+    assert first_free([left, right], taken, bounds) == 0  # the first side is free: it is taken
+    assert first_free([right, left], taken, bounds) == 1  # the first covers the other label: the next
+    assert first_free([right, low, left], taken, bounds) == 2  # below the plot area is no place either
+    barely = (90.0, 0.0, 190.0, 10.0)  # overlaps the other label by a tenth of its width
+    assert first_free([right, barely], taken, bounds) == 1  # none free: the least covered

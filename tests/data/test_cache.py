@@ -4,8 +4,8 @@ import os
 
 import numpy as np
 
-from conftest import csv_line, faces, write_csv
 from edgefer import load_dataset
+from helpers import csv_line, faces, write_csv
 
 
 def test_second_load_hits_cache_with_same_arrays(small_csv, tmp_path):

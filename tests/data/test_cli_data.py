@@ -9,9 +9,9 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from conftest import csv_line, faces, write_csv
 from edgefer import load_dataset
 from edgefer.cli import app
+from helpers import csv_line, faces, write_csv
 
 runner = CliRunner()
 

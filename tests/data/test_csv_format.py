@@ -4,9 +4,12 @@ import gzip
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
-from conftest import csv_line, faces, write_csv
 from edgefer import FER2013_CLASSES, DataError, load_dataset
+from helpers import csv_line, faces, write_csv
+
+runner = CliRunner()
 
 
 def test_reads_plain_csv_exactly(small_csv):
@@ -118,3 +121,14 @@ def test_unknown_source_kinds(tmp_path):
     other.write_bytes(b"%PDF")
     with pytest.raises(DataError, match="not a FER2013 source"):
         load_dataset(other)
+
+
+def test_csv_with_a_byte_order_mark_loads(small_csv, tmp_path):
+    from edgefer.data.loading import load_dataset
+
+    path, images, labels, _ = small_csv
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    dataset = load_dataset(bom, use_cache=False)
+    np.testing.assert_array_equal(dataset.labels, labels)
+    np.testing.assert_array_equal(dataset.images, images)

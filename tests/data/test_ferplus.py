@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from conftest import csv_line, faces, write_csv
 from edgefer import FERPLUS_CLASSES, DataError, load_dataset
+from helpers import csv_line, faces, write_csv
 
 FERPLUS_HEADER = "Usage,Image name,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF"
 

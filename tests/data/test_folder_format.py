@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import faces
 from edgefer import DataError, load_dataset
+from helpers import faces
 
 
 def save_gray(path, pixels):

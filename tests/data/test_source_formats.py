@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import csv_line, faces, write_csv
 from edgefer import FER2013_CLASSES, FERDataset, load_dataset
 from edgefer.data.loading import SOURCE_FORMATS, resolve_source
 from edgefer.data.npz_format import save_npz
+from helpers import csv_line, faces, write_csv
 
 FOLDER_SPLITS = {"Training": "train", "PublicTest": "test"}
 

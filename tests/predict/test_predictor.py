@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import separable_faces
 from edgefer.predictor import BLAZEFACE_FILE, BlazeFaceDetector, EmotionPredictor, PredictorError, crop_face, resize
 from edgefer.runners import TFLiteRunner
+from helpers import separable_faces
 
 DATA = Path(__file__).parents[2] / "edgefer" / "assets"
 ASTRONAUT = DATA / "astronaut.jpg"

@@ -5,11 +5,11 @@ import json
 import numpy as np
 import pytest
 
-from conftest import separable_faces
 from edgefer.errors import ConfigError, ModelError
 from edgefer.train.config import TrainConfig
 from edgefer.train.distill import distillation_loss, load_teacher, soften, teacher_targets
 from edgefer.train.training import train
+from helpers import separable_faces
 
 
 def test_softened_targets_keep_the_order_and_flatten():

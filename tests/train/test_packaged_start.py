@@ -11,7 +11,6 @@ from typer.testing import CliRunner
 from edgefer.cli import app
 from edgefer.data.sample import SAMPLE_PATH
 from edgefer.errors import ConfigError
-from edgefer.pipeline import PipelineConfig
 from edgefer.predictor import PACKAGED_MODELS, EmotionPredictor
 from edgefer.train.config import TrainConfig
 from edgefer.train.model import build_model
@@ -66,11 +65,6 @@ def test_a_packaged_start_is_checked_against_its_architecture():
     assert TrainConfig(weights="none").validate().img_size == 224 and TrainConfig().validate().alpha == 1.0
 
 
-def test_pipeline_starts_from_the_packaged_default_and_scratch_is_one_option_away():
-    default = PipelineConfig().train_config().validate()
-    assert (default.weights, default.recipe, default.mode, default.img_size) == ("default", "finetune", "advanced", 64)
-    scratch = PipelineConfig(weights="none").train_config().validate()
-    assert (scratch.recipe, scratch.img_size, scratch.unfreeze) == ("scratch", 96, "all")
 
 
 @pytest.fixture(scope="module")
