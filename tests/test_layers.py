@@ -12,7 +12,8 @@ STAGES = ("data", "train", "export", "bench")  # each may import the ones before
 BELOW = {"errors", "fileio", "progress", "evaluation", "plotting", "predictor", "runs", "runners", "conversion",
          "keras_env", "packaged", "cli_support"}  # below every stage: they import one another, never a stage
 TOP = {"cli", "pipeline", "__init__"}  # may import anything
-HEAVY = ("tensorflow", "keras", "onnx", "onnxruntime", "tf2onnx", "cv2", "matplotlib", "jax", "fer", "PIL")
+# The one edgefer module that imports Keras when imported: importing it inside a function defers Keras (allowed).
+DEFERS_KERAS = "edgefer.train.keras_parts"
 
 
 def unit(module: str) -> str:
@@ -91,5 +92,6 @@ def test_the_device_predictor_imports_nothing_of_edgefer():
 def test_no_function_local_edgefer_import_outside_cli_and_pipeline(path):
     """Function-local imports are for heavy optional dependencies only, never to dodge a cycle; the CLI and the
     pipeline import whole stages lazily on purpose (so `--help` and `predict` start fast)."""
-    local = [f"{target} (line {line})" for target, line, inside in imports(path) if inside]
+    local = [f"{target} (line {line})" for target, line, inside in imports(path)
+             if inside and target != DEFERS_KERAS]
     assert local == []

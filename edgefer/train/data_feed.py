@@ -16,12 +16,10 @@ Other backends (JAX) iterate the PyDataset directly.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from edgefer.keras_env import import_keras
-from edgefer.train.augment import AugmentSpec, augment_epoch
+from edgefer.train.augment import AugmentSpec
 
 
 def one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:
@@ -43,53 +41,10 @@ def make_batches(x: np.ndarray, y: np.ndarray, *, batch_size: int, shuffle: bool
     `epoch_targets(faces) -> targets` replaces `y` each epoch with targets computed on that epoch's
     augmented faces (distillation: a teacher's soft targets); its time is `target_seconds`.
     """
-    keras = import_keras()
+    from edgefer.train.keras_parts import ArrayBatches
 
-    class ArrayBatches(keras.utils.PyDataset):
-        def __init__(self):
-            super().__init__(workers=1, use_multiprocessing=False)
-            self.epoch = start_epoch
-            self.input_seconds = self.target_seconds = 0.0
-            self._taken = (0.0, 0.0)
-            self._start_epoch()
-
-        def _start_epoch(self):
-            start = time.perf_counter()
-            self.order = epoch_order(len(x), seed, self.epoch) if shuffle else np.arange(len(x))
-            self.x = augment_epoch(x, augment, seed, self.epoch) if augment is not None else x
-            self.input_seconds += time.perf_counter() - start
-            self.y = y
-            if epoch_targets is not None:
-                start = time.perf_counter()
-                self.y = epoch_targets(self.x)
-                self.target_seconds += time.perf_counter() - start
-
-        def take_seconds(self) -> tuple[float, float]:
-            """(input, target) seconds spent since the last call: what one epoch cost."""
-            spent = (self.input_seconds - self._taken[0], self.target_seconds - self._taken[1])
-            self._taken = (self.input_seconds, self.target_seconds)
-            return spent
-
-        def __len__(self):
-            return max(1, -(-len(x) // batch_size))
-
-        def __getitem__(self, index):
-            start = time.perf_counter()
-            rows = self.order[index * batch_size : (index + 1) * batch_size]
-            batch = self.x[rows]
-            if batch.ndim == 3:
-                batch = batch[..., None]
-            out = (batch.astype(np.float32), self.y[rows])
-            if sample_weights is not None:
-                out += (sample_weights[rows],)
-            self.input_seconds += time.perf_counter() - start
-            return out
-
-        def on_epoch_end(self):
-            self.epoch += 1
-            self._start_epoch()
-
-    return ArrayBatches()
+    return ArrayBatches(x, y, batch_size, shuffle=shuffle, seed=seed, augment=augment, sample_weights=sample_weights,
+                        start_epoch=start_epoch, epoch_targets=epoch_targets)
 
 
 def keras_feed(batches) -> tuple[object, list]:
@@ -103,7 +58,9 @@ def keras_feed(batches) -> tuple[object, list]:
     keras = import_keras()
     if keras.backend.backend() != "tensorflow":
         return batches, []
-    return _tf_dataset(batches), [_NextEpoch(keras, batches)]
+    from edgefer.train.keras_parts import EpochEnd
+
+    return _tf_dataset(batches), [EpochEnd(batches)]
 
 
 def _tf_dataset(batches):
@@ -120,11 +77,3 @@ def _tf_dataset(batches):
 
     # Keras starts a new iterator every epoch, so the prefetched batches never cross an epoch boundary.
     return tf.data.Dataset.range(len(batches)).map(load).prefetch(2)
-
-
-def _NextEpoch(keras, batches):
-    class NextEpoch(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            batches.on_epoch_end()
-
-    return NextEpoch()

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -151,53 +150,15 @@ def teacher_targets(teacher, faces: np.ndarray, hard: np.ndarray, temperature: f
     return np.concatenate([hard, soften(with_tta(teacher.predict, x, tta), temperature)], axis=1)
 
 
-@lru_cache(maxsize=1)
-def _objects():
-    keras = import_keras()
-    ops = keras.ops
-
-    @keras.saving.register_keras_serializable(package="edgefer")
-    class DistillationLoss(keras.losses.Loss):
-        def __init__(self, num_classes=7, temperature=4.0, weight=0.7, label_smoothing=0.0, name="distillation",
-                     **kwargs):
-            super().__init__(name=name, **kwargs)
-            self.num_classes, self.temperature = num_classes, temperature
-            self.weight, self.label_smoothing = weight, label_smoothing
-
-        def call(self, y_true, y_pred):
-            k, t = self.num_classes, self.temperature
-            hard, soft = y_true[:, :k], y_true[:, k:]
-            if self.label_smoothing:
-                hard = hard * (1.0 - self.label_smoothing) + self.label_smoothing / k
-            log_p = ops.log(ops.clip(y_pred, 1e-7, 1.0))
-            ce = -ops.sum(hard * log_p, axis=-1)
-            log_student_t = ops.log_softmax(log_p / t, axis=-1)
-            kl = ops.sum(soft * (ops.log(ops.clip(soft, 1e-7, 1.0)) - log_student_t), axis=-1)
-            return (1.0 - self.weight) * ce + self.weight * (t * t) * kl
-
-        def get_config(self):
-            return {**super().get_config(), "num_classes": self.num_classes, "temperature": self.temperature,
-                    "weight": self.weight, "label_smoothing": self.label_smoothing}
-
-    @keras.saving.register_keras_serializable(package="edgefer")
-    def hard_label_accuracy(y_true, y_pred):
-        k = ops.shape(y_pred)[-1]
-        return ops.cast(ops.equal(ops.argmax(y_true[:, :k], axis=-1), ops.argmax(y_pred, axis=-1)), "float32")
-
-    return DistillationLoss, hard_label_accuracy
-
-
 def distillation_loss(num_classes: int, temperature: float, weight: float, label_smoothing: float):
-    return _objects()[0](num_classes=num_classes, temperature=temperature, weight=weight,
-                         label_smoothing=label_smoothing)
+    from edgefer.train.keras_parts import DistillationLoss
+
+    return DistillationLoss(num_classes=num_classes, temperature=temperature, weight=weight,
+                            label_smoothing=label_smoothing)
 
 
 def accuracy_metric():
     """Top-1 accuracy against the hard labels, logged as "accuracy" (checkpoints select on val_accuracy)."""
-    keras = import_keras()
-    return keras.metrics.MeanMetricWrapper(_objects()[1], name="accuracy")
+    from edgefer.train.keras_parts import hard_label_accuracy, keras
 
-
-def register() -> None:
-    """Make the loss and metric known to Keras before a distillation checkpoint is loaded."""
-    _objects()
+    return keras.metrics.MeanMetricWrapper(hard_label_accuracy, name="accuracy")

