@@ -75,10 +75,48 @@ class _ArtifactTeacher:
 TFLITE_AGREEMENT = 1e-3  # max |p_tflite - p_keras| on random faces for the converted teacher to stand in
 
 
+class _EnsembleTeacher:
+    """Several teachers as one: the mean of their probabilities (with --teacher-tta flip, of their flip-averaged ones)."""
+
+    def __init__(self, members: list):
+        self.members = members
+        self.input_shape, self.outputs = members[0].input_shape, members[0].outputs
+
+    def predict(self, faces: np.ndarray) -> np.ndarray:
+        return np.mean([member.predict(faces) for member in self.members], axis=0)
+
+
+def teacher_sources(source: str | Path) -> list[str]:
+    """The members of `--teacher`: one model, several separated by commas, or a .txt file listing one per line
+    (blank lines and # comments ignored; relative paths are relative to the file)."""
+    text = str(source)
+    path = Path(text)
+    if path.suffix.lower() == ".txt":
+        try:
+            lines = path.read_text().splitlines()
+        except OSError as error:
+            raise ModelError(f"{path}: cannot read the teacher list ({error.strerror or error})") from None
+        members = [line.split("#", 1)[0].strip() for line in lines]
+        members = [m if Path(m).is_absolute() else str(path.parent / m) for m in members if m]
+        if not members:
+            raise ModelError(f"{path}: lists no teacher; expected one model path per line")
+        return members
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
 def load_teacher(source: str | Path, num_classes: int, cache_dir: Path | None = None):
-    """The teacher of a run folder (its model.keras), a .keras file, or an exported .tflite/.onnx artifact:
-    an object whose `predict(uint8 faces (N, 48, 48, 1))` gives class probabilities. With `cache_dir`, a
-    Keras teacher runs as its fp32 TFLite conversion (faster on a CPU) when that agrees with it."""
+    """The teacher `--teacher` names (`teacher_sources`): one model, or an ensemble of several whose probabilities
+    are averaged. Each is a run folder (its model.keras), a .keras file, or an exported .tflite/.onnx artifact; the
+    result's `predict(uint8 faces (N, 48, 48, 1))` gives class probabilities."""
+    members = [_load_one_teacher(member, num_classes, cache_dir) for member in teacher_sources(source)]
+    if not members:
+        raise ModelError(f"--teacher {source!r}: no teacher named")
+    return members[0] if len(members) == 1 else _EnsembleTeacher(members)
+
+
+def _load_one_teacher(source: str | Path, num_classes: int, cache_dir: Path | None = None):
+    """One teacher. With `cache_dir`, a Keras teacher runs as its fp32 TFLite conversion (faster on a CPU) when that
+    agrees with it."""
     path = Path(source)
     path = path / "model.keras" if path.is_dir() else path
     if not path.is_file() or path.suffix.lower() not in TEACHER_SUFFIXES:

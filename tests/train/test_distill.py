@@ -166,3 +166,23 @@ def test_a_keras_teacher_stays_in_keras_when_conversion_fails(trained_run, tmp_p
     teacher = load_teacher(trained_run, 7, cache_dir=tmp_path)
     assert type(teacher).__name__ == "_KerasTeacher" and not list(tmp_path.iterdir())
     assert "teacher stays in Keras: its TFLite conversion failed (no TensorFlow here)" in capsys.readouterr().err
+
+
+def test_several_teachers_are_one_ensemble_teacher(tmp_path):
+    """--teacher A,B (or a .txt list): the mean of the members' probabilities."""
+    from edgefer.data.sample import SAMPLE_PATH
+    from edgefer.predictor import packaged_model_path
+    from edgefer.train.distill import teacher_sources
+
+    default, fast = packaged_model_path("default"), packaged_model_path("fast")
+    faces = np.load(SAMPLE_PATH, allow_pickle=False)["images"][:16, ..., None]
+    members = [load_teacher(path, 7).predict(faces) for path in (default, fast)]
+    ensemble = load_teacher(f"{default},{fast}", 7)
+    np.testing.assert_allclose(ensemble.predict(faces), (members[0] + members[1]) / 2, atol=1e-6)
+    listing = tmp_path / "teachers.txt"
+    listing.write_text(f"# the packaged pair\n{default}\n\n{fast}  # the fast one\n")
+    assert teacher_sources(listing) == [str(default), str(fast)]
+    np.testing.assert_allclose(load_teacher(listing, 7).predict(faces), ensemble.predict(faces), atol=1e-6)
+    (tmp_path / "empty.txt").write_text("# nothing\n")
+    with pytest.raises(ModelError, match="lists no teacher"):
+        load_teacher(tmp_path / "empty.txt", 7)
