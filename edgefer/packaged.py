@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from edgefer.compute import count_macs, millions
+from edgefer.errors import EdgeferError
 from edgefer.fileio import regenerate, replace_marked
 from edgefer.predictor import PACKAGED_MODELS, PredictorError, packaged_model_path
 
@@ -41,6 +43,14 @@ class PackagedModel:
         return f"{words} ({len(self.card.get('classes') or [])} classes)"
 
     @property
+    def macs(self) -> int | None:
+        """Multiply-accumulates per face, counted from the model file (None where no TFLite runtime can read it)."""
+        try:
+            return count_macs(self.path)
+        except (EdgeferError, ImportError):
+            return None
+
+    @property
     def machine(self) -> str:
         return self.card.get("bench", {}).get("machine", {}).get("cpu", "?")
 
@@ -50,12 +60,12 @@ def models_table(models: list[PackagedModel]):
     from rich.table import Table
 
     table = Table(title="packaged models: PublicTest accuracy, p50 latency at batch 1 on 1 thread (each from its card)")
-    for column in ("name", "model", "MB", "accuracy", "scored on", "p50 ms", "CPU of that run"):
+    for column in ("name", "model", "MB", "MMAC", "accuracy", "scored on", "p50 ms", "CPU of that run"):
         table.add_column(column, overflow="fold")
     for model in models:
         accuracy, latency = model.accuracy, model.latency_ms()
         extensions = ", ".join(model.card.get("bench", {}).get("machine", {}).get("vector_extensions", [])) or "?"
-        table.add_row(model.name, model.architecture, f"{model.path.stat().st_size / 1e6:.2f}",
+        table.add_row(model.name, model.architecture, f"{model.path.stat().st_size / 1e6:.2f}", millions(model.macs),
                       f"{accuracy:.2%}" if accuracy is not None else "?", model.labels,
                       f"{latency:.2f}" if latency else "?", f"{model.machine} ({extensions})")
     return table
@@ -92,13 +102,14 @@ def readme_section(models: list[PackagedModel] | None = None) -> str:
     """The README's packaged-model table and trade-offs, in Markdown, from the cards."""
     models = packaged_models() if models is None else models
     lines = [README_BEGIN,
-             "| `--model` | network | MB | PublicTest accuracy (int8) | scored on | p50 ms, 1 thread | measured on |",
-             "|---|---|---|---|---|---|---|"]
+             "| `--model` | network | MB | MMAC per face | PublicTest accuracy (int8) | scored on | p50 ms, 1 thread "
+             "| measured on |",
+             "|---|---|---|---|---|---|---|---|"]
     for m in models:
         machine = m.card.get("bench", {}).get("machine", {})
         extensions = ", ".join(machine.get("vector_extensions", [])) or "?"
         accuracy, latency = m.accuracy, m.latency_ms()
-        lines.append(f"| `{m.name}` | {m.architecture} | {m.path.stat().st_size / 1e6:.2f} | "
+        lines.append(f"| `{m.name}` | {m.architecture} | {m.path.stat().st_size / 1e6:.2f} | {millions(m.macs)} | "
                      f"{'?' if accuracy is None else f'{accuracy:.2%}'} | {m.labels} | "
                      f"{'?' if latency is None else f'{latency:.2f}'} | {m.machine} ({extensions}) |")
     lines.append("")

@@ -10,7 +10,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "edgefer"
 STAGES = ("data", "train", "export", "bench")  # each may import the ones before it
 BELOW = {"errors", "fileio", "progress", "evaluation", "plotting", "predictor", "runs", "runners", "conversion",
-         "keras_env", "packaged", "cli_support"}  # below every stage: they import one another, never a stage
+         "keras_env", "packaged", "cli_support", "compute"}  # below every stage: they import one another, never a stage
 TOP = {"cli", "pipeline", "__init__"}  # may import anything
 # The one edgefer module that imports Keras when imported: importing it inside a function defers Keras (allowed).
 DEFERS_KERAS = "edgefer.train.keras_parts"

@@ -12,11 +12,13 @@ from pathlib import Path
 
 from rich.table import Table
 
+from edgefer.compute import millions
 from edgefer.fileio import csv_text, write_json, write_text
 from edgefer.plotting import pyplot, save_figure
 from edgefer.train.plots import plot_confusion
 
-COLUMNS = ("artifact", "status", "size MB", "accuracy", "macro-F1")
+COLUMNS = ("artifact", "status", "size MB", "MMAC", "accuracy", "macro-F1")  # MMAC: millions of MACs per face
+TERMINAL_HEADERS = {"size MB": "MB", "macro-F1": "F1"}  # shorter in the terminal table, where width is scarce
 AGREED = "acc. where FER2013 agrees"  # a column of FER+-labelled reports (bench --labels-source ferplus)
 
 
@@ -50,6 +52,8 @@ def flat_rows(report: dict) -> list[dict]:
     rows, front = [], _on_front(report)
     for i, a in enumerate(report["artifacts"]):
         row = {"artifact": a["name"], "status": a["status"], "size MB": f"{a['size_mb']:.2f}"}
+        if a.get("macs") is not None:
+            row["MMAC"] = millions(a["macs"])
         if a["status"] == "ok":
             row.update({"accuracy": f"{a['accuracy']:.2%}", "macro-F1": f"{a['macro_f1']:.3f}",
                         "front": "yes" if i in front else ""})
@@ -67,15 +71,28 @@ def flat_rows(report: dict) -> list[dict]:
     return rows
 
 
+def terminal_row(row: dict, threads) -> dict:
+    """A flat row for the terminal, where width is scarce: p50 and p99 in one column per thread count, "failed" in
+    the accuracy column (the errors are printed below the table)."""
+    shown = {**row, "accuracy": row.get("accuracy", row["status"])}
+    for t in threads:
+        if f"p50 ms {t}t" in row:
+            shown[f"p50/p99 ms {t}t"] = f"{row[f'p50 ms {t}t']} / {row[f'p99 ms {t}t']}"
+    return shown
+
+
 def table(report: dict) -> Table:
-    columns = [*_columns(report), *_latency_columns(report["threads"])]  # runtimes: in bench.md/.json
+    threads = report["threads"]
+    columns = [c for c in _columns(report) if c != "status"] + [f"p50/p99 ms {t}t" for t in threads] + ["FPS (batch)"]
     t = Table(title=f"edgefer bench: {report['split']} n={report['n']:,}, {report['machine']['cpu']}, "
                     f"{report['machine']['cores']} cores",
-              caption=f"bold: on the accuracy-latency Pareto front ({report['threads'][0]} thread(s))")
+              caption=f"bold: on the accuracy-latency Pareto front ({threads[0]} thread(s)); MMAC: millions of "
+                      f"multiply-accumulates per face; every column in bench.md")
     for c in columns:
-        t.add_column(c, no_wrap=c == "artifact", overflow="fold")
+        t.add_column(TERMINAL_HEADERS.get(c, c), no_wrap=c == "artifact", overflow="fold")
     for row in flat_rows(report):
-        t.add_row(*(row.get(c, "-") for c in columns), style="bold" if row.get("front") else None)
+        shown = terminal_row(row, threads)
+        t.add_row(*(shown.get(c, "-") for c in columns), style="bold" if row.get("front") else None)
     return t
 
 
@@ -94,7 +111,8 @@ def markdown(report: dict) -> str:
              f"Python {report['machine']['python']}. Latency: batch 1, {report['runs']} timed runs per thread count "
              f"in {report.get('rounds', 1)} round(s), the artifacts taking turns, each round after "
              f"{report['warmup']} warm-up runs. front: on the accuracy-latency Pareto front "
-             f"({report['threads'][0]} thread(s)): no other artifact is both faster and more accurate.", "",
+             f"({report['threads'][0]} thread(s)): no other artifact is both faster and more accurate. MMAC: millions of "
+             f"multiply-accumulates per face (the network's cost on any CPU; doubled with flip averaging).", "",
              "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(row.get(c, "-") for c in columns) + " |" for row in flat_rows(report)]
     return "\n".join(lines) + "\n"

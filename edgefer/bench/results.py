@@ -29,6 +29,7 @@ class BenchRow:
     where_fer2013_agrees: dict | None = None  # FER+ labels: {"n", "accuracy"} on the faces whose labels agree
     latency: dict[str, dict[str, float]] | None = None  # threads -> p50_ms, p90_ms, p99_ms, mean_ms, min_ms, runs
     throughput: dict | None = None
+    macs: int | None = None  # multiply-accumulates per face (edgefer.compute), doubled with flip averaging
     runtime: str | None = None
     runtime_version: str | None = None
     load_seconds: float | None = None

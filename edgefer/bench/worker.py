@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edgefer.errors import first_line
+from edgefer.compute import count_macs
+from edgefer.errors import EdgeferError, first_line
 from edgefer.runners import open_runner, runtime_version, with_tta_runner
 
 
@@ -67,6 +68,15 @@ def time_threads(job: dict, inputs: np.ndarray) -> dict[str, list[int]]:
     return samples
 
 
+def macs_per_face(job: dict) -> int | None:
+    """The network's multiply-accumulates per face, twice that with flip averaging; None where they cannot be
+    counted (the row is still measured)."""
+    try:
+        return count_macs(Path(job["artifact"])) * (2 if job.get("tta", "none") == "flip" else 1)
+    except (EdgeferError, ImportError):
+        return None
+
+
 def run_job(job: dict) -> dict:
     """The whole measurement, or with job["latency_only"] only the latency samples of one more round."""
 
@@ -95,6 +105,7 @@ def run_job(job: dict) -> dict:
         "throughput": best,
         "peak_rss_mb": _rss_mb(),
         "baseline_rss_mb": baseline,
+        "macs": macs_per_face(job),  # after the RSS: a .keras file is loaded once more to count
     }
 
 

@@ -40,7 +40,7 @@ def benched(exported, test_faces, tmp_path_factory):
 def test_table_has_a_row_per_artifact(benched):
     result, _ = benched
     assert result.exit_code == 0, result.output
-    for name in ("model_int8.tflite", "model.onnx", "accuracy", "p50 ms 1t", "p99 ms 2t", "FPS"):
+    for name in ("model_int8.tflite", "model.onnx", "accuracy", "MMAC", "p50/p99 ms 1t", "p50/p99 ms 2t", "FPS"):
         assert name in result.stdout
 
 
@@ -65,6 +65,8 @@ def test_json_schema_and_files(benched):
         assert np.array(a["confusion_matrix"]).shape == (7, 7) and np.array(a["confusion_matrix"]).sum() == 70
         assert a["size_mb"] > 0 and a["load_seconds"] > 0 and a["peak_rss_mb"] > 0
         assert a["throughput"]["faces_per_s"] > 0
+        assert a["macs"] > 1_000_000  # the network's multiply-accumulates per face, in the table as MMAC
+    assert flat_rows(report)[0]["MMAC"] == f"{report['artifacts'][0]['macs'] / 1e6:.1f}"
     for name in ("bench.csv", "bench.md", "accuracy_vs_latency.png", "confusion_model_int8_tflite.png"):
         assert (out / name).is_file()
 
@@ -169,6 +171,7 @@ def test_flip_tta_is_a_row_of_its_own_with_its_latency(exported, test_faces, tmp
     rows = json.loads((tmp_path / "bench.json").read_text())["artifacts"]
     assert [(r["name"], r["tta"]) for r in rows] == [("model_int8.tflite", "none"), ("model_int8.tflite +flip", "flip")]
     assert all(r["status"] == "ok" and set(r["latency"]) == {"1", "2"} for r in rows)
+    assert rows[1]["macs"] == 2 * rows[0]["macs"]  # the face and its mirror
     # The flip row scores what the predictor with tta="flip" predicts on the same faces.
     data = np.load(test_faces, allow_pickle=False)
     predictor = EmotionPredictor(model, num_threads=1, tta="flip")
