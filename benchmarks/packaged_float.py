@@ -2,6 +2,7 @@
 a teacher or ensemble member that gives float probabilities instead of the int8 model's 1/256 steps.
 
     python benchmarks/packaged_float.py default OUT.tflite
+    python benchmarks/packaged_float.py default OUT.keras    # the float Keras model itself (a teacher on a GPU)
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ def main() -> None:
     meta = {"classes": source.classes, "model": source.model, "img_size": source.img_size, "format": "fp32",
             "source": f"packaged {name}, int8 weights dequantized"}
     with atomic_path(out) as tmp:
-        tmp.write_bytes(embed_tflite(tflite_fp32(fer.full), meta))
+        if out.suffix == ".keras":
+            fer.full.save(tmp)
+        else:
+            tmp.write_bytes(embed_tflite(tflite_fp32(fer.full), meta))
     print(f"wrote {out}")
 
 

@@ -12,6 +12,9 @@ squeeze-and-excitation (whose sigmoid gates and outlier channels break full-int8
 located by benchmarks/int8_blame.py); at width and depth 1.0 the "stem and head not scaled" rule
 changes nothing. Keras publishes no ImageNet weights for it, so it trains from scratch (or from a
 PATH of its own weights); `--weights imagenet` is refused with that reason.
+
+`resnet18` is the face-sized ResNet-18 of the published FER2013 results (3x3 stride-1 stem, no max-pool; see
+edgefer.train.resnet): a distillation teacher for a GPU, about 57 times the packaged default's compute per face.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Callable
 
 from edgefer.errors import ModelError
 from edgefer.keras_env import import_keras
+from edgefer.train.resnet import resnet18
 
 KERAS_WEIGHTS_SIZES = (96, 128, 160, 192, 224)
 
@@ -97,6 +101,16 @@ BACKBONES: dict[str, BackboneSpec] = {
             scaling_layer=None,
             imagenet_file=lambda size, alpha=1.0: "none published by Keras for EfficientNet-Lite0",
             default_unfreeze=40,
+            has_imagenet=False,
+        ),
+        BackboneSpec(
+            name="resnet18",
+            constructor=resnet18,
+            input_scaling="x / 127.5 - 1",
+            scaling_layer=lambda: import_keras().layers.Rescaling(1 / 127.5, offset=-1.0, name="scale_to_minus1_1"),
+            imagenet_file=lambda size, alpha=1.0: "none: Keras publishes no weights for the face-sized ResNet-18",
+            default_unfreeze=20,
+            alphas=(0.5, 1.0),
             has_imagenet=False,
         ),
     )

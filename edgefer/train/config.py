@@ -71,11 +71,16 @@ class TrainConfig:
     epochs: int = field(default=25, metadata=option(
         "--epochs", "Epochs in all (advanced: head epochs + fine-tuning epochs). With --resume: a new total (more to "
         "extend; the epochs done to finish now).", min=1))
+    time_budget: float | None = field(default=None, metadata=option(
+        "--time-budget", "Minutes for the whole run (scratch recipe): once the warm-up is over and at least two epochs "
+        "are timed, --epochs becomes the number of epochs that fit (never more than --epochs) and the cosine decay "
+        "is fitted to it. run.json records that number, so --epochs N repeats the schedule. For a lent GPU or a fixed "
+        "slot.", min=0.1, metavar="MINUTES"))
     img_size: int | None = field(default=None, metadata=option(
         "--img-size", "Side the 48x48 face is resized to inside the model (32-224). Default 224, or the packaged "
         "model's own size with --weights default/fast/ferplus."))
     alpha: float | None = field(default=None, metadata=option(
-        "--alpha", "MobileNetV2 width multiplier: 0.35, 0.5, 0.75, 1.0, 1.3 or 1.4 (narrower: faster, less "
+        "--alpha", "Width multiplier: MobileNetV2 0.35, 0.5, 0.75, 1.0, 1.3 or 1.4, resnet18 0.5 or 1.0 (narrower: faster, less "
         "accurate). Default 1.0, or the packaged model's."))
     weights: str = field(default="imagenet", metadata=option(
         "--weights", "imagenet (Keras cache, downloads if missing), none (from scratch), default, fast or ferplus "
@@ -193,6 +198,9 @@ class TrainConfig:
             raise ConfigError("--weight-decay and --warmup-epochs must be >= 0 and --lr > 0")
         if self.recipe == "scratch" and self.warmup_epochs >= self.epochs:
             raise ConfigError(f"--warmup-epochs {self.warmup_epochs} must be less than --epochs {self.epochs}")
+        if self.time_budget is not None and (self.recipe != "scratch" or self.time_budget <= 0):
+            raise ConfigError(f"--time-budget {self.time_budget:g} fits the epochs of the scratch recipe's single phase; "
+                              f"expected minutes > 0 with --recipe scratch (or --weights none), got recipe {self.recipe}")
         if self.model not in BACKBONE_NAMES:
             raise ConfigError(f"unknown model {self.model!r}; expected one of {', '.join(BACKBONE_NAMES)}")
         alphas = get_backbone(self.model).alphas

@@ -92,6 +92,7 @@ class _State:
         self.history: list[dict] = saved.get("history", [])
         self.seconds: float = saved.get("seconds", 0.0)
         self.feature_seconds: float | None = saved.get("feature_seconds")
+        self.budget_epochs: int | None = saved.get("budget_epochs")  # epochs fitted to --time-budget, once decided
 
     def save(self) -> None:
         write_json(self.path, {k: v for k, v in self.__dict__.items() if k != "path"})
@@ -145,7 +146,9 @@ class _Trainer:
         if config.teacher:  # its loss and metric must be registered before a checkpoint is loaded
             import edgefer.train.keras_parts  # noqa: F401
         self.state = _State(self.ckpt)
-        self.start = time.perf_counter()
+        self.start = self.began = time.perf_counter()
+        self.last_epoch = config.epochs  # the train phase's end; --time-budget moves it once, after the warm-up
+        self.first_end: tuple[float, int] | None = None  # (time, epochs done) at this process's first checkpoint
 
     # ---------- data ----------
     def load_data(self) -> None:
@@ -300,11 +303,14 @@ class _Trainer:
         from edgefer.train.keras_parts import Checkpoint
 
         checkpoint = Checkpoint(lambda epoch, logs, seconds: self.checkpoint(model, phase, epoch, logs, seconds))
+        self.last_epoch = last_epoch
         schedule = self.keras.callbacks.LearningRateScheduler(
-            lambda epoch, lr: c.learning_rate_at(phase, epoch, first_epoch, last_epoch))
+            lambda epoch, lr: c.learning_rate_at(phase, epoch, first_epoch, self.last_epoch))
         warmup = f"{c.warmup_epochs} warm-up epochs, then " if c.warmup_epochs else ""
-        note(f"phase {phase}: epochs {start + 1}..{last_epoch}, {c.optimizer}, learning rate {c.learning_rate_at(phase, start, first_epoch, last_epoch):.2g} "
-             f"({warmup}{c.lr_schedule}), augment {c.augment}")
+        budget = (f" (at most; fitted to --time-budget {c.time_budget:g} min after the warm-up)"
+                  if self._budget_open(phase) else "")
+        note(f"phase {phase}: epochs {start + 1}..{last_epoch}{budget}, {c.optimizer}, learning rate "
+             f"{c.learning_rate_at(phase, start, first_epoch, last_epoch):.2g} ({warmup}{c.lr_schedule}), augment {c.augment}")
         model.fit(train_feed, validation_data=val_feed, initial_epoch=start, epochs=last_epoch, shuffle=False,
                   callbacks=[schedule, *next_epoch, checkpoint, *self.user_callbacks], verbose=self._verbose())
 
@@ -333,8 +339,35 @@ class _Trainer:
         self.state.epochs_done = epoch + 1
         self.state.seconds += time.perf_counter() - self.start
         self.start = time.perf_counter()
+        if self._budget_open(phase):
+            self._fit_to_budget(epoch + 1)
         write_text(self.run_dir / HISTORY_FILE, csv_text(self.state.history))
         self.state.save()
+        if phase == "train" and epoch + 1 >= self.last_epoch:
+            model.stop_training = True  # the budget's last epoch (fit was asked for the --epochs maximum)
+
+    # ---------- --time-budget ----------
+    def _budget_open(self, phase: str) -> bool:
+        return phase == "train" and self.config.time_budget is not None and self.state.budget_epochs is None
+
+    def _fit_to_budget(self, done: int) -> None:
+        """After the warm-up, with two or more epochs timed in this process, fix the epoch count that fits the budget
+        (the time per epoch measured after the first, which carries compilation; one epoch and 20 s kept for the
+        final evaluation) and the cosine schedule with it."""
+        now = time.perf_counter()
+        if self.first_end is None:
+            self.first_end = (now, done)
+        timed = done - self.first_end[1]
+        if timed < 1 or done < (self.config.warmup_epochs or 0):
+            return
+        per_epoch = (now - self.first_end[0]) / timed
+        left = self.config.time_budget * 60 - (now - self.began) - per_epoch - 20.0
+        fitted = int(min(self.config.epochs, max(done, done + left // per_epoch)))
+        self.state.budget_epochs = self.last_epoch = fitted
+        self.config = replace(self.config, epochs=fitted)
+        self._write_run_json()
+        note(f"--time-budget {self.config.time_budget:g} min: {fitted} epochs in all ({per_epoch:.1f} s per epoch, "
+             f"{done} done in {(now - self.began) / 60:.1f} min); the cosine decay now ends at epoch {fitted}")
 
     # ---------- final outputs ----------
     def finish(self) -> RunResult:
