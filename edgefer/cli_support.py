@@ -23,8 +23,8 @@ def hide_flag_types() -> None:
     """Typer 0.29's rich help prints `<bool>` after every on/off flag, which reads as if it took a value."""
     from typer.core import TyperOption
 
-    shown = TyperOption.display_type_rich
-    if getattr(shown, "_edgefer", False):
+    shown = getattr(TyperOption, "display_type_rich", None)
+    if shown is None or getattr(shown, "_edgefer", False):  # other typer versions: nothing to hide, or done
         return
 
     def display_type_rich(self, ctx):
