@@ -14,7 +14,7 @@ changes nothing. Keras publishes no ImageNet weights for it, so it trains from s
 PATH of its own weights); `--weights imagenet` is refused with that reason.
 
 `resnet18` is the face-sized ResNet-18 of the published FER2013 results (3x3 stride-1 stem, no max-pool; see
-edgefer.train.resnet): a distillation teacher for a GPU, about 57 times the packaged default's compute per face.
+edgefer.train.resnet): a distillation teacher for a GPU, 51 times the packaged default's compute per face.
 """
 
 from __future__ import annotations

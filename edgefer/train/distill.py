@@ -45,7 +45,7 @@ from edgefer.runners import open_runner
 TEACHER_BATCH = 256
 
 
-TEACHER_SUFFIXES = (".keras", ".tflite", ".onnx")
+TEACHER_SUFFIXES = (".keras", ".tflite", ".onnx", ".npz")
 
 
 class _KerasTeacher:
@@ -73,6 +73,46 @@ class _ArtifactTeacher:
 
 
 TFLITE_AGREEMENT = 1e-3  # max |p_tflite - p_keras| on random faces for the converted teacher to stand in
+
+
+class _RecordedTeacher:
+    """A teacher's probabilities recorded once per face (`record_teacher`), for a teacher too costly to run every epoch
+    on the CPU (a ResNet-18 pass over the training faces takes minutes there). It gives each face's recorded targets
+    whatever augmentation the student sees (offline distillation); live members of an ensemble still see the augmented
+    faces. Looked up by the faces' row ids in the data, so it serves any split of the data it was recorded on."""
+
+    def __init__(self, path: Path):
+        try:
+            with np.load(path, allow_pickle=False) as saved:
+                rows, self.probs = saved["row_ids"], saved["probs"].astype(np.float32)
+                self.tta, self.source = str(saved["tta"]), str(saved["source"])
+        except Exception as error:
+            raise ModelError(f"{path}: not a recorded teacher ({first_line(error)}); expected the .npz that "
+                             f"benchmarks/record_teacher.py writes") from None
+        self.path, self.index = path, {int(r): i for i, r in enumerate(rows)}
+        self.input_shape, self.outputs = (48, 48, 1), self.probs.shape[1]
+
+    def recorded(self, rows: np.ndarray) -> np.ndarray:
+        missing = [int(r) for r in rows if int(r) not in self.index]
+        if missing:
+            raise ModelError(f"{self.path}: no recorded targets for data row {missing[0]} ({len(missing)} rows "
+                             f"missing); record the teacher on the data you train on")
+        return self.probs[[self.index[int(r)] for r in rows]]
+
+    def predict(self, faces: np.ndarray) -> np.ndarray:
+        raise ModelError(f"{self.path}: a recorded teacher gives the targets of the faces it recorded, looked up by "
+                         f"their rows; it cannot run on other faces")
+
+
+def record_teacher(source: str | Path, dataset, out: Path, tta: str = "flip", batch: int = 2048) -> Path:
+    """Record `source`'s probabilities (flip-averaged with tta="flip") for every face of `dataset`, by row id."""
+    teacher = load_teacher(source, len(dataset.classes))
+    faces = dataset.images[..., None]
+    probs = np.concatenate([with_tta(teacher.predict, faces[i:i + batch], tta) for i in range(0, len(faces), batch)])
+    with atomic_path(out) as tmp, open(tmp, "wb") as f:
+        np.savez(f, row_ids=dataset.row_ids, probs=probs.astype(np.float32), tta=np.array(tta),
+                 source=np.array(str(source)), classes=np.array(dataset.classes))
+    return out
 
 
 class _EnsembleTeacher:
@@ -122,7 +162,9 @@ def _load_one_teacher(source: str | Path, num_classes: int, cache_dir: Path | No
     if not path.is_file() or path.suffix.lower() not in TEACHER_SUFFIXES:
         raise ModelError(f"{source}: no teacher model here; expected a run folder with model.keras or a "
                          f"{', '.join(TEACHER_SUFFIXES)} file")
-    if path.suffix.lower() == ".keras":
+    if path.suffix.lower() == ".npz":
+        teacher = _RecordedTeacher(path)
+    elif path.suffix.lower() == ".keras":
         keras = import_keras()
         try:
             teacher = _KerasTeacher(keras.saving.load_model(path, safe_mode=True, compile=False))
@@ -180,12 +222,24 @@ def soften(probabilities: np.ndarray, temperature: float) -> np.ndarray:
     return (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
-def teacher_targets(teacher, faces: np.ndarray, hard: np.ndarray, temperature: float, tta: str = "none") -> np.ndarray:
+def teacher_targets(teacher, faces: np.ndarray, hard: np.ndarray, temperature: float, tta: str = "none",
+                    rows: np.ndarray | None = None) -> np.ndarray:
     """[hard one-hot | teacher probabilities at T] for uint8 faces (N, 48, 48[, 1]); with tta="flip" the
-    teacher's probabilities are averaged over each face and its mirror image (a better teacher, twice the pass)."""
+    teacher's probabilities are averaged over each face and its mirror image (a better teacher, twice the pass).
+    `rows`: the faces' row ids in the data, which recorded members look their targets up by."""
 
     x = faces[..., None] if faces.ndim == 3 else faces
-    return np.concatenate([hard, soften(with_tta(teacher.predict, x, tta), temperature)], axis=1)
+    members = teacher.members if isinstance(teacher, _EnsembleTeacher) else [teacher]
+    probs = [_member_probabilities(member, x, tta, rows) for member in members]
+    return np.concatenate([hard, soften(np.mean(probs, axis=0), temperature)], axis=1)
+
+
+def _member_probabilities(member, faces: np.ndarray, tta: str, rows: np.ndarray | None) -> np.ndarray:
+    if not isinstance(member, _RecordedTeacher):
+        return with_tta(member.predict, faces, tta)
+    if rows is None or len(rows) != len(faces):
+        raise ModelError(f"{member.path}: a recorded teacher needs the faces' row ids")
+    return member.recorded(rows)
 
 
 def distillation_loss(num_classes: int, temperature: float, weight: float, label_smoothing: float):

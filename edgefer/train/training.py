@@ -124,7 +124,8 @@ def load_training_data(c: TrainConfig, checkpoint_dir: Path) -> TrainingData:
         flip = ", averaged with the mirrored faces" if c.kd_tta == "flip" else ""
         note(f"distilling from {c.teacher} (temperature {c.kd_temperature:g}, soft-loss weight "
              f"{c.kd_weight:g}); teacher targets computed once per epoch on the augmented faces{flip}")
-        y_fit_val = teacher_targets(teacher, splits.val.images, y["val"], c.kd_temperature, c.kd_tta)
+        y_fit_val = teacher_targets(teacher, splits.val.images, y["val"], c.kd_temperature, c.kd_tta,
+                                    rows=splits.val.row_ids)
     return TrainingData(dataset, splits, dataset.classes, y, weights, teacher, y_fit_val)
 
 
@@ -292,7 +293,9 @@ class _Trainer:
             targets = None
             if self.data.teacher is not None:
 
-                targets = lambda faces: teacher_targets(self.data.teacher, faces, self.data.y["train"], c.kd_temperature, c.kd_tta)  # noqa: E731
+                rows = self.data.splits.train.row_ids  # the batches keep the split's order: recorded members look up by row
+                targets = lambda faces: teacher_targets(self.data.teacher, faces, self.data.y["train"], c.kd_temperature,  # noqa: E731
+                                                        c.kd_tta, rows=rows)
             train = make_batches(self.data.splits.train.images, self.data.y["train"], batch_size=self.batch_size, shuffle=True,
                                  seed=c.seed, augment=augment_spec(c.augment), sample_weights=self.data.sample_weights,
                                  start_epoch=start, epoch_targets=targets)

@@ -186,3 +186,49 @@ def test_several_teachers_are_one_ensemble_teacher(tmp_path):
     (tmp_path / "empty.txt").write_text("# nothing\n")
     with pytest.raises(ModelError, match="lists no teacher"):
         load_teacher(tmp_path / "empty.txt", 7)
+
+
+def test_a_recorded_teacher_gives_each_face_its_recorded_targets(tmp_path):
+    """benchmarks/record_teacher.py: a teacher's flip-averaged probabilities once per face, looked up by row id; in an
+    ensemble the live members still see the (augmented) faces they are given."""
+    from edgefer.data.loading import load_dataset
+    from edgefer.predictor import packaged_model_path, with_tta
+    from edgefer.train.distill import record_teacher
+
+    dataset = load_dataset(None)
+    fast = packaged_model_path("fast")
+    path = record_teacher(fast, dataset, tmp_path / "fast.npz", tta="flip")
+    recorded = load_teacher(path, 7)
+    live = load_teacher(fast, 7)
+    rows = dataset.row_ids[[5, 0, 17]]
+    faces = dataset.images[[5, 0, 17], ..., None]
+    np.testing.assert_allclose(recorded.recorded(rows), with_tta(live.predict, faces, "flip"), atol=1e-6)
+    hard = np.eye(7, dtype=np.float32)[dataset.labels[[5, 0, 17]]]
+    shifted = np.roll(faces, 3, axis=2)  # an augmented view: the recorded member keeps the face's own targets
+    both = load_teacher(f"{path},{fast}", 7)
+    mixed = teacher_targets(both, shifted, hard, 1.0, tta="flip", rows=rows)[:, 7:]
+    expected = soften((recorded.recorded(rows) + with_tta(live.predict, shifted, "flip")) / 2, 1.0)
+    np.testing.assert_allclose(mixed, expected, atol=1e-5)
+    with pytest.raises(ModelError, match="needs the faces' row ids"):
+        teacher_targets(both, shifted, hard, 1.0, tta="flip")
+    with pytest.raises(ModelError, match="no recorded targets for data row 999999"):
+        recorded.recorded(np.array([999999]))
+    with pytest.raises(ModelError, match="cannot run on other faces"):
+        recorded.predict(faces)
+    (tmp_path / "junk.npz").write_bytes(b"not a recording")
+    with pytest.raises(ModelError, match="junk.npz: not a recorded teacher"):
+        load_teacher(tmp_path / "junk.npz", 7)
+
+
+@pytest.mark.slow
+def test_a_student_distils_from_a_recorded_member(tmp_path):
+    from edgefer.data.loading import load_dataset
+    from edgefer.predictor import packaged_model_path
+    from edgefer.train.distill import record_teacher
+
+    path = record_teacher(packaged_model_path("fast"), load_dataset(None), tmp_path / "fast.npz")
+    result = train(TrainConfig(img_size=32, alpha=0.35, weights="none", epochs=2, batch_size=64, seed=0,
+                               out=str(tmp_path / "runs"), teacher=f"{path},{packaged_model_path('default')}",
+                               kd_tta="flip"))
+    run = json.loads((result.run_dir / "run.json").read_text())
+    assert run["complete"] and "fast.npz" in run["config"]["teacher"]
