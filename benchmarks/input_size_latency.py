@@ -1,11 +1,15 @@
-"""Size and batch-1 latency of the int8 TFLite model at each input size, for both backbones.
+"""Size, multiply-accumulates and batch-1 latency of the TFLite model at each input size and width, per format.
 
     python benchmarks/input_size_latency.py [--sizes 96,128,160,224] [--threads 1,2] [--runs 200]
     python benchmarks/input_size_latency.py --models mobilenetv2 --alphas 0.35,0.5,1.0 --sizes 64,96 --threads 1
+    python benchmarks/input_size_latency.py --models mobilenetv2 --alphas 0.35,0.5,0.75,1.0 --sizes 48,64,80 \
+        --formats int8,fp32 --threads 1 --out DIR      # the latency side of the student search, per CPU
 
 Latency and size do not depend on the weight values, so each model is built with random weights
-(`--weights none`), converted to full-integer int8 exactly as `edgefer export --int8` does
-(calibrated on the embedded sample's training faces), and timed on LiteRT, batch 1, after warm-up.
+(`--weights none`), converted exactly as `edgefer export` does (int8: calibrated on the embedded sample's training
+faces), and timed on LiteRT, batch 1, after warm-up. Which format is fastest depends on the CPU: int8 kernels gain
+most where the CPU has int8 dot products (VNNI), fp32 XNNPACK kernels do not need them. MMAC: millions of
+multiply-accumulates per face, counted from the file (`edgefer.compute`), the measure that carries across CPUs.
 Accuracy per size needs a full training run per size; see benchmarks/RESULTS.md for what was trained.
 With --out DIR: input_size_latency.json and input_size_latency.png (latency and size against input size).
 """
@@ -23,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgefer.compute import count_macs
 from edgefer.data.sample import SAMPLE_PATH
 from edgefer.export.formats import EXPORT_FORMATS
 from edgefer.runners import TFLiteRunner
@@ -56,6 +61,7 @@ def main() -> None:
     parser.add_argument("--models", default=",".join(BACKBONE_NAMES))
     parser.add_argument("--alphas", default="1.0", help="width multipliers (backbones that have them)")
     parser.add_argument("--threads", default="1,2")
+    parser.add_argument("--formats", default="int8", help="export formats to time (int8, fp32, fp16, dynamic)")
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
@@ -63,7 +69,9 @@ def main() -> None:
     threads = [int(t) for t in args.threads.split(",")]
     rows = []
     alphas = [float(a) for a in args.alphas.split(",")]
-    print(f"{'model':16s} {'alpha':>5s} {'size':>5s} {'int8 MB':>8s} " + " ".join(f"{f'p50 {t}T ms':>11s}" for t in threads))
+    formats = args.formats.split(",")
+    print(f"{'model':16s} {'alpha':>5s} {'size':>5s} {'format':>7s} {'MB':>6s} {'MMAC':>7s} "
+          + " ".join(f"{f'p50 {t}T ms':>11s}" for t in threads))
     with tempfile.TemporaryDirectory() as tmp:
         for name, alpha in ((n, a) for n in args.models.split(",") for a in alphas):
             if alpha not in get_backbone(name).alphas:
@@ -71,15 +79,17 @@ def main() -> None:
             for size in (int(s) for s in args.sizes.split(",")):
                 config = TrainConfig(model=name, img_size=size, weights="none", alpha=alpha)
                 model = build_model(config, num_classes=7).full
-                with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
-                    tflite = EXPORT_FORMATS["int8"].convert(model, calibration)
-                path = Path(tmp) / f"{name}_{alpha:g}_{size}.tflite"
-                path.write_bytes(tflite)
-                row = {"model": name, "alpha": alpha, "img_size": size, "int8_mb": round(os.path.getsize(path) / 1e6, 3),
-                       "p50_ms": {str(t): round(latency(path, faces, t, args.runs), 3) for t in threads}}
-                rows.append(row)
-                print(f"{name:16s} {alpha:5g} {size:5d} {row['int8_mb']:8.2f} "
-                      + " ".join(f"{row['p50_ms'][str(t)]:11.3f}" for t in threads), flush=True)
+                for fmt in formats:
+                    with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+                        tflite = EXPORT_FORMATS[fmt].convert(model, calibration)
+                    path = Path(tmp) / f"{name}_{alpha:g}_{size}_{fmt}.tflite"
+                    path.write_bytes(tflite)
+                    row = {"model": name, "alpha": alpha, "img_size": size, "format": fmt,
+                           "mb": round(os.path.getsize(path) / 1e6, 3), "mmac": round(count_macs(path) / 1e6, 2),
+                           "p50_ms": {str(t): round(latency(path, faces, t, args.runs), 3) for t in threads}}
+                    rows.append(row)
+                    print(f"{name:16s} {alpha:5g} {size:5d} {fmt:>7s} {row['mb']:6.2f} {row['mmac']:7.2f} "
+                          + " ".join(f"{row['p50_ms'][str(t)]:11.3f}" for t in threads), flush=True)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "input_size_latency.json").write_text(json.dumps(rows, indent=1))
@@ -91,19 +101,20 @@ def plot(rows: list[dict], threads: list[int], path: Path) -> None:
 
     plt = pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    for name, alpha in dict.fromkeys((r["model"], r.get("alpha", 1.0)) for r in rows):
-        mine = [r for r in rows if (r["model"], r.get("alpha", 1.0)) == (name, alpha)]
-        name = name if alpha == 1.0 else f"{name} a{alpha:g}"
+    for key in dict.fromkeys((r["model"], r.get("alpha", 1.0), r.get("format", "int8")) for r in rows):
+        mine = [r for r in rows if (r["model"], r.get("alpha", 1.0), r.get("format", "int8")) == key]
+        name, alpha, fmt = key
+        name = (name if alpha == 1.0 else f"{name} a{alpha:g}") + f" {fmt}"
         sizes = [r["img_size"] for r in mine]
         for t in threads:
             left.plot(sizes, [r["p50_ms"][str(t)] for r in mine], marker="o", label=f"{name}, {t} thread(s)")
-        right.plot(sizes, [r["int8_mb"] for r in mine], marker="o", label=name)
-    left.set(xlabel="input size (px)", ylabel="int8 TFLite latency p50 (ms, batch 1)", title="latency vs input size")
-    right.set(xlabel="input size (px)", ylabel="int8 TFLite file (MB)", title="size vs input size")
+        right.plot(sizes, [r.get("mb", r.get("int8_mb")) for r in mine], marker="o", label=name)
+    left.set(xlabel="input size (px)", ylabel="TFLite latency p50 (ms, batch 1)", title="latency vs input size")
+    right.set(xlabel="input size (px)", ylabel="TFLite file (MB)", title="size vs input size")
     for ax in (left, right):
         ax.set_xticks(sorted({r["img_size"] for r in rows}))
         ax.grid(alpha=0.3)
-        ax.legend()
+        ax.legend(fontsize=6)
     fig.tight_layout()
     save_figure(fig, path)
 
