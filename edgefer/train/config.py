@@ -122,8 +122,9 @@ class TrainConfig:
     teacher: str | None = field(default=None, metadata=option(
         "--teacher", "Distil from a trained run (its model.keras), a .keras file (run as its fp32 TFLite when that "
         "agrees: faster on a CPU), or an exported .tflite/.onnx: soft targets once per epoch on the augmented "
-        "faces. Several, separated by commas or listed one per line in a .txt file: an ensemble teacher (the mean "
-        "of their probabilities; --teacher-tta flip applies to each).", metavar="PATH"))
+        "faces; or a teacher's recorded targets (.npz from benchmarks/record_teacher.py: each face's own, for a "
+        "teacher too slow to run every epoch). Several, separated by commas or listed one per line in a .txt file: an "
+        "ensemble teacher (the mean of their probabilities; --teacher-tta flip applies to each live one).", metavar="PATH"))
     kd_temperature: float = field(default=4.0, metadata=option(
         "--kd-temperature", "With --teacher: softmax temperature of the soft targets."))
     kd_weight: float = field(default=0.7, metadata=option(

@@ -138,7 +138,7 @@ def test_an_exported_teacher_must_fit(exported, tmp_path):
     folder, results = exported
     with pytest.raises(ModelError, match="gives 7 outputs; expected .* 3 class probabilities"):
         load_teacher(folder / results["fp32"].file, 3)
-    with pytest.raises(ModelError, match="expected a run folder with model.keras or a .keras, .tflite, .onnx file"):
+    with pytest.raises(ModelError, match="expected a run folder with model.keras or a .keras, .tflite, .onnx, .npz file"):
         load_teacher(folder / "labels.json", 7)
 
 

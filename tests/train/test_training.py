@@ -102,7 +102,7 @@ def test_cli_train_prints_summary_and_refuses_to_resume_a_complete_run(tmp_path)
     again = runner.invoke(app, ["train", "--resume", str(out / "mobilenetv2-scratch")])
     assert again.exit_code == 2 and "this run is complete" in again.output
     bad = runner.invoke(app, ["train", "--model", "resnet", "--out", str(out)])
-    assert bad.exit_code == 2 and "expected one of mobilenetv2, efficientnetb0, efficientnet-lite0, all" in bad.output
+    assert bad.exit_code == 2 and f"expected one of {', '.join(BACKBONE_NAMES)}, all" in bad.output
 
 
 def test_resume_keeps_the_given_base_weights(tmp_path):
