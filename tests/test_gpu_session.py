@@ -21,7 +21,7 @@ def session():
     return module
 
 
-def test_packed_data_becomes_the_same_faces_on_the_other_side(session, tmp_path):
+def test_packed_data_becomes_the_same_faces_on_the_other_side(session, tmp_path, monkeypatch):
     rng = np.random.default_rng(0)
     usage = np.array(["Training"] * 6 + ["PublicTest"] * 4)
     pixels, labels = rng.integers(0, 256, (10, 48, 48), dtype=np.uint8), rng.integers(0, 7, 10)
@@ -30,7 +30,7 @@ def test_packed_data_becomes_the_same_faces_on_the_other_side(session, tmp_path)
     (source / "fer2013_pixels.u8.xz").write_bytes(lzma.compress(pixels.tobytes()))
     np.savez(source / "fer2013_meta.npz", labels=labels, usage=usage)
     (source / "fer2013new.csv.gz").write_bytes(gzip.compress(b"Usage,Image name\n"))
-    session.TEST_ROWS = 2
+    monkeypatch.setattr(session, "TEST_ROWS", 2)
     session.pack(source, tmp_path / "carry")
     session.setup(tmp_path / "carry", tmp_path / "work")
     dataset = read_npz(tmp_path / "work" / "data" / "fer2013.npz")
@@ -42,7 +42,7 @@ def test_packed_data_becomes_the_same_faces_on_the_other_side(session, tmp_path)
 
 
 @pytest.mark.slow
-def test_a_large_model_comes_back_in_fp16_parts_and_is_rebuilt(session, tmp_path):
+def test_a_large_model_comes_back_in_fp16_parts_and_is_rebuilt(session, tmp_path, monkeypatch):
     import keras
 
     from edgefer.train.config import TrainConfig
@@ -51,7 +51,7 @@ def test_a_large_model_comes_back_in_fp16_parts_and_is_rebuilt(session, tmp_path
     work = tmp_path / "work"
     result = train(TrainConfig(img_size=32, alpha=0.35, weights="none", epochs=1, batch_size=64, seed=0,
                                out=str(work / "runs" / "job")))
-    session.SPLIT_BYTES = 200_000  # forces several parts, as a 45 MB ResNet-18 against the 16 MiB limit
+    monkeypatch.setattr(session, "SPLIT_BYTES", 200_000)  # forces several parts, as a 45 MB ResNet-18 against the 16 MiB limit
     session.collect(work, tmp_path / "back")
     parts = sorted((tmp_path / "back").glob("job.fp16.part*.npz"))
     assert len(parts) > 1 and all(p.stat().st_size < 400_000 for p in parts)
