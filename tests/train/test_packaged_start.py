@@ -179,3 +179,28 @@ def test_bench_scores_seven_class_models_on_ferplus_labels(sample_ferplus, tmp_p
     assert row["per_class_recall"]["Contempt"] == 0.0 and sum(row["confusion_matrix"][contempt]) > 0
     assert 0.3 < row["accuracy"] < row["where_fer2013_agrees"]["accuracy"] + 0.2
     assert "acc. where FER2013 agrees" in (tmp_path / "bench.md").read_text()
+
+
+def test_votes_and_a_teacher_compose(sample_ferplus, tmp_path):
+    """--ferplus-target votes with --teacher: the loss sees [each face's vote distribution | the teacher's softened
+    probabilities], and a student trains on that end to end (the packaged 8-class ferplus model as the teacher)."""
+    from edgefer import load_dataset
+    from edgefer.train.distill import load_teacher, teacher_targets
+    from edgefer.train.training import fit_targets
+
+    dataset = load_dataset(None, labels="ferplus", ferplus=sample_ferplus)
+    teacher_path = packaged_source("ferplus").path
+    votes = fit_targets(dataset, 8, TrainConfig(labels="ferplus", ferplus_target="votes"))
+    targets = teacher_targets(load_teacher(teacher_path, 8), dataset.images[:64], votes[:64], temperature=4.0)
+    assert targets.shape == (64, 16)
+    assert np.allclose(targets[:, :8], votes[:64]) and (votes[:64].max(axis=1) < 1.0).all()
+    assert np.allclose(targets[:, 8:].sum(axis=1), 1.0, atol=1e-5) and (targets[:, 8:].max(axis=1) < 1.0).all()
+
+    result = runner.invoke(app, ["train", "--labels", "ferplus", "--ferplus", str(sample_ferplus), "--ferplus-target",
+                                 "votes", "--weights", "default", "--mode", "advanced", "--epochs", "2",
+                                 "--teacher", str(teacher_path), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    (run,) = tmp_path.iterdir()
+    config = json.loads((run / "run.json").read_text())["config"]
+    assert (config["ferplus_target"], config["teacher"]) == ("votes", str(teacher_path))
+    assert json.loads((run / "metrics.json").read_text())["test"]["accuracy"] > 0.3
