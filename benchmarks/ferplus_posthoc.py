@@ -49,6 +49,7 @@ def recompute_batchnorm(model, faces: np.ndarray, batch_size: int = 256) -> None
     backbone = next(layer for layer in model.layers if isinstance(layer, keras.Model))
     preprocess = keras.Model(model.input, model.layers[model.layers.index(backbone) - 1].output)
     norms = [layer for layer in backbone._flatten_layers() if isinstance(layer, keras.layers.BatchNormalization)]
+    saved = [(layer.momentum, layer.trainable) for layer in norms]
     for layer in norms:
         layer.trainable = True  # a frozen BatchNorm runs in inference mode and updates nothing
         layer.moving_mean.assign(np.zeros(layer.moving_mean.shape))
@@ -58,8 +59,8 @@ def recompute_batchnorm(model, faces: np.ndarray, batch_size: int = 256) -> None
         for layer in norms:
             layer.momentum = (k - 1) / k  # a running mean over the batches
         backbone(preprocess(faces[order[start:start + batch_size]].astype("float32")), training=True)
-    for layer in norms:
-        layer.momentum, layer.trainable = 0.99, False
+    for layer, (momentum, trainable) in zip(norms, saved):
+        layer.momentum, layer.trainable = momentum, trainable
 
 
 def score_weights(model, weights, splits, label: str, save: Path | None = None) -> None:
