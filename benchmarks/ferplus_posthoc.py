@@ -1,11 +1,15 @@
 """Cheap ways to lift a trained FER+ model without a new cosine run, each judged on the run's validation split:
 weight averaging of runs of one lineage ("soup"), stochastic weight averaging over a constant-rate phase ("swa"), and
 per-class logit offsets tuned on validation ("offsets"). All three keep the network, so the latency is unchanged.
+"ensemble" scores averages of recorded probabilities (`benchmarks/record_teacher.py`'s files: a teacher and students)
+on every split, to see what an ensemble teacher would be worth, and with --weights and --save writes one as a new
+recorded teacher for `edgefer train --teacher`.
 
     python benchmarks/ferplus_posthoc.py soup RUN_A/model.keras RUN_B/model.keras
-    python benchmarks/ferplus_posthoc.py swa RUN/model.keras OUT --lr 2e-4 --epochs 18 --teacher TEACHER.npz
+    python benchmarks/ferplus_posthoc.py swa RUN/model.keras --out OUT --lr 2e-4 --epochs 18 --teacher TEACHER.npz
     python benchmarks/ferplus_posthoc.py swa-score RUN/model.keras OUT/swa_avg.npz
     python benchmarks/ferplus_posthoc.py offsets RUN_A/model.keras [RUN_B/model.keras ...]
+    python benchmarks/ferplus_posthoc.py ensemble TEACHER.npz STUDENT_A.npz ... [--weights 2,1,1 --save MIX.npz]
 
 The models must come from `edgefer train --labels ferplus --val-fraction 0.1 --seed 0` (the split is rebuilt from
 those). Averaged weights get their BatchNorm statistics recomputed on the training faces (both figures printed).
@@ -16,6 +20,7 @@ the other, over 20 random halvings. Results: benchmarks/RESULTS.md.
 from __future__ import annotations
 
 import argparse
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -152,21 +157,69 @@ def swa_score(args, splits) -> None:
     score_weights(model, weights, splits, f"averaged weights {args.models[1]}", args.save)
 
 
+def recorded_probs(path: str, splits) -> dict[str, np.ndarray]:
+    """A recorded file's probabilities for each split's faces, looked up by row id."""
+    with np.load(path, allow_pickle=False) as saved:
+        index = {int(row): i for i, row in enumerate(saved["row_ids"])}
+        probs = saved["probs"]
+    return {name: probs[[index[int(row)] for row in getattr(splits, name).row_ids]] for name in SPLIT_NAMES}
+
+
+SPLIT_NAMES = ("train", "val", "test")
+
+
+def ensemble(args, splits) -> None:
+    probs = {Path(path).stem: recorded_probs(path, splits) for path in args.models}
+    names = list(probs)
+    for size in range(1, len(names) + 1):
+        for members in itertools.combinations(names, size):
+            scores = [accuracy(np.mean([probs[m][s] for m in members], axis=0), getattr(splits, s).labels)
+                      for s in SPLIT_NAMES]
+            print(" + ".join(members), " ".join(f"{s} {a:.2%}" for s, a in zip(SPLIT_NAMES, scores)))
+    if args.weights:
+        weights = np.array([float(w) for w in args.weights.split(",")])
+        if len(weights) != len(names):
+            raise SystemExit(f"--weights has {len(weights)} values for {len(names)} files")
+        weights = weights / weights.sum()
+        mixed = {s: sum(w * probs[m][s] for w, m in zip(weights, names)) for s in SPLIT_NAMES}
+        print(f"weighted {args.weights}:", " ".join(f"{s} {accuracy(mixed[s], getattr(splits, s).labels):.2%}"
+                                                    for s in SPLIT_NAMES))
+        if args.save:
+            save_mixture(args.models, weights, args.save)
+
+
+def save_mixture(paths: list[str], weights: np.ndarray, out: Path) -> None:
+    """The weighted mean of recorded files (same rows and classes) as one recorded teacher, written atomically."""
+    files = [np.load(path, allow_pickle=False) for path in paths]
+    rows, classes = files[0]["row_ids"], files[0]["classes"]
+    for path, saved in zip(paths, files):
+        if not (np.array_equal(saved["row_ids"], rows) and np.array_equal(saved["classes"], classes)):
+            raise SystemExit(f"{path}: rows or classes differ from {paths[0]}; record all on the same data")
+    probs = sum(w * saved["probs"].astype(np.float64) for w, saved in zip(weights, files)).astype(np.float32)
+    source = " + ".join(f"{w:.3f} x {Path(p).name}" for w, p in zip(weights, paths))
+    tmp = out.with_name(out.name + ".tmp.npz")
+    np.savez(tmp, row_ids=rows, probs=probs, tta=files[0]["tta"], source=np.array(source), classes=classes)
+    tmp.replace(out)
+    print(f"wrote {out} ({source})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("how", choices=("soup", "swa", "swa-score", "offsets"))
-    parser.add_argument("models", nargs="+", help="model.keras files (swa: the start; swa-score: the model and npz)")
+    parser.add_argument("how", choices=("soup", "swa", "swa-score", "offsets", "ensemble"))
+    parser.add_argument("models", nargs="+", help="model.keras files (swa: the start; swa-score: the model and npz; "
+                                                  "ensemble: recorded .npz files)")
     parser.add_argument("--data", default="../shared/data/fer2013")
     parser.add_argument("--out", help="swa: folder for the run and swa_avg.npz")
     parser.add_argument("--lr", type=float, default=2e-4)
     parser.add_argument("--epochs", type=int, default=18)
     parser.add_argument("--teacher", help="swa: the teacher edgefer train --teacher takes")
-    parser.add_argument("--save", type=Path, help="soup/swa: write the averaged model here")
+    parser.add_argument("--save", type=Path, help="soup/swa: write the averaged model here; ensemble: the mixture")
+    parser.add_argument("--weights", help="ensemble: one weight per file, comma-separated (e.g. 2,1,1)")
     args = parser.parse_args()
     if args.how == "swa" and not args.out:
         parser.error("swa needs --out")
     splits = load_splits(args.data)
-    {"soup": soup, "swa": swa, "swa-score": swa_score, "offsets": offsets}[args.how](args, splits)
+    {"soup": soup, "swa": swa, "swa-score": swa_score, "offsets": offsets, "ensemble": ensemble}[args.how](args, splits)
 
 
 if __name__ == "__main__":
