@@ -1,0 +1,46 @@
+"""benchmarks/ferplus_posthoc.py: a weighted mixture of recorded teachers must load as one recorded teacher."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgefer.train.distill import load_teacher
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "ferplus_posthoc.py"
+
+
+@pytest.fixture(scope="module")
+def posthoc():
+    spec = importlib.util.spec_from_file_location("ferplus_posthoc", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_weighted_mixture_is_a_recorded_teacher_with_the_weighted_targets(posthoc, tmp_path):
+    from edgefer.data.loading import load_dataset
+    from edgefer.predictor import packaged_model_path
+    from edgefer.train.distill import record_teacher
+
+    dataset = load_dataset(None)
+    paths = [str(record_teacher(packaged_model_path(name), dataset, tmp_path / f"{name}.npz"))
+             for name in ("default", "fast")]
+    posthoc.save_mixture(paths, np.array([0.75, 0.25]), tmp_path / "mix.npz")
+    rows = dataset.row_ids[[3, 0, 11]]
+    members = [load_teacher(path, 7).recorded(rows) for path in paths]
+    mixture = load_teacher(tmp_path / "mix.npz", 7)
+    np.testing.assert_allclose(mixture.recorded(rows), 0.75 * members[0] + 0.25 * members[1], atol=1e-6)
+    np.testing.assert_allclose(mixture.recorded(rows).sum(axis=1), 1.0, atol=2e-3)  # int8 outputs: steps of 1/256
+    assert "0.750 x default.npz" in mixture.source and not list(tmp_path.glob("*.tmp*"))
+
+
+def test_recordings_of_different_faces_are_not_mixed(posthoc, tmp_path):
+    for name, rows in (("a", [0, 1, 2]), ("b", [0, 1, 3])):
+        np.savez(tmp_path / f"{name}.npz", row_ids=np.array(rows), probs=np.full((3, 7), 1 / 7, np.float32),
+                 tta=np.array("flip"), source=np.array(name), classes=np.array(list("ABCDEFG")))
+    with pytest.raises(SystemExit, match="b.npz: rows or classes differ"):
+        posthoc.save_mixture([str(tmp_path / "a.npz"), str(tmp_path / "b.npz")], np.array([0.5, 0.5]),
+                             tmp_path / "mix.npz")
+    assert not (tmp_path / "mix.npz").exists()
