@@ -197,7 +197,8 @@ def calibration_and_check_faces(source: RunSource, data: str | None, calib_sampl
                            ferplus=config.get("ferplus"), cache_dir=config.get("cache_dir"))
     if list(dataset.classes) != source.classes:
         raise ModelError(f"data classes {list(dataset.classes)} differ from the model's {source.classes}")
-    splits = split_dataset(dataset, val_fraction=config["val_fraction"], seed=config["seed"],
+    split_seed = config["seed"] if config.get("split_seed") is None else config["split_seed"]  # before --split-seed
+    splits = split_dataset(dataset, val_fraction=config["val_fraction"], seed=split_seed,
                            test_split=config["test_split"])
     calibration = _faces(splits.train.images[stratified_subset(splits.train.labels, calib_samples, config["seed"])])
     check_rows = stratified_subset(splits.val.labels, check_samples, config["seed"] + 1)

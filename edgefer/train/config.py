@@ -143,6 +143,9 @@ class TrainConfig:
     test_split: str = "PublicTest"
     seed: int = field(default=0, metadata=option(
         "--seed", "Seeds the split, the batch order, augmentation and initialisation."))
+    split_seed: int | None = field(default=None, metadata=option(
+        "--split-seed", "Seeds only the validation split (default: --seed), so that runs with different --seed hold "
+        "out the same faces: members of a teacher ensemble, or seeds of one recipe compared on one split."))
     out: str = field(default="runs", metadata=option("--out", "Parent folder of the run folders.", metavar="PATH"))
     cache_dir: str | None = field(default=None, metadata=option(
         "--cache-dir", "Parse cache folder (default $EDGEFER_CACHE_DIR or ~/.cache/edgefer).", metavar="PATH"))
@@ -168,6 +171,8 @@ class TrainConfig:
                         # a packaged model's features already tell expressions apart: a linear head on them
                         "dense_units": () if source else filled.get("dense_units", self.dense_units)}
         filled.update({k: v for k, v in architecture.items() if getattr(self, k) is None})
+        if self.split_seed is None:
+            filled["split_seed"] = self.seed
         if "warmup_epochs" in filled:  # a short run gets a shorter warm-up (at most a fifth of it)
             filled["warmup_epochs"] = min(filled["warmup_epochs"], self.epochs // 5)
         if self.recipe_name == "finetune" and "augment" in filled and self.mode == "simple":

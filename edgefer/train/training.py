@@ -114,7 +114,7 @@ class TrainingData:
 
 def load_training_data(c: TrainConfig, checkpoint_dir: Path) -> TrainingData:
     dataset = load_dataset(c.data, labels=c.labels, ferplus=c.ferplus, cache_dir=c.cache_dir)
-    splits = split_dataset(dataset, val_fraction=c.val_fraction, seed=c.seed, test_split=c.test_split)
+    splits = split_dataset(dataset, val_fraction=c.val_fraction, seed=c.split_seed, test_split=c.test_split)
     k = len(dataset.classes)
     y = {name: fit_targets(getattr(splits, name), k, c) for name in ("train", "val", "test")}
     weights = class_weights(splits.train.labels, k) if c.class_weights else None

@@ -179,3 +179,19 @@ def test_rejected_efficientnetb0_int8_names_the_cause_and_the_remedies(tmp_path,
     _, (int8,) = export_module.export_run(result.run_dir, ["int8"], out=tmp_path / "export", check_samples=50)
     assert int8.status == "failed" and int8.reason.startswith("accuracy 12.9%")
     assert "efficientnet-lite0" in int8.reason and "--dynamic" in int8.reason and "squeeze-excite" in int8.reason
+
+
+def test_split_seed_holds_out_the_same_faces_for_runs_of_other_seeds(tmp_path):
+    """--split-seed: members of a teacher ensemble trained with different --seed must share one validation split."""
+    from edgefer.train.training import load_training_data
+
+    def val_rows(**seeds):
+        config = TrainConfig(weights="none", epochs=3, val_fraction=0.2, **seeds).validate()
+        return config, load_training_data(config, tmp_path).splits.val.row_ids
+
+    default_config, default_rows = val_rows(seed=1)
+    assert default_config.split_seed == 1  # recorded in run.json as resolved: old runs without it split by --seed
+    assert not np.array_equal(default_rows, val_rows(seed=2)[1])
+    shared = [val_rows(seed=seed, split_seed=1)[1] for seed in (2, 3)]
+    np.testing.assert_array_equal(shared[0], default_rows)
+    np.testing.assert_array_equal(shared[1], default_rows)
