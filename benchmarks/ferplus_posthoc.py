@@ -28,6 +28,7 @@ import numpy as np
 from edgefer.data.loading import load_dataset
 from edgefer.data.splits import split_dataset
 from edgefer.keras_env import import_keras
+from edgefer.train.distill import load_teacher, write_recording
 
 
 def load_splits(data: str):
@@ -158,11 +159,9 @@ def swa_score(args, splits) -> None:
 
 
 def recorded_probs(path: str, splits) -> dict[str, np.ndarray]:
-    """A recorded file's probabilities for each split's faces, looked up by row id."""
-    with np.load(path, allow_pickle=False) as saved:
-        index = {int(row): i for i, row in enumerate(saved["row_ids"])}
-        probs = saved["probs"]
-    return {name: probs[[index[int(row)] for row in getattr(splits, name).row_ids]] for name in SPLIT_NAMES}
+    """A recorded teacher's probabilities for each split's faces (edgefer's own lookup by row id)."""
+    recorded = load_teacher(path, len(splits.train.classes))
+    return {name: recorded.recorded(getattr(splits, name).row_ids) for name in SPLIT_NAMES}
 
 
 SPLIT_NAMES = ("train", "val", "test")
@@ -189,17 +188,18 @@ def ensemble(args, splits) -> None:
 
 
 def save_mixture(paths: list[str], weights: np.ndarray, out: Path) -> None:
-    """The weighted mean of recorded files (same rows and classes) as one recorded teacher, written atomically."""
-    files = [np.load(path, allow_pickle=False) for path in paths]
+    """The weighted mean of recorded files (same rows and classes) as one recorded teacher."""
+    files = []
+    for path in paths:
+        with np.load(path, allow_pickle=False) as saved:
+            files.append({key: saved[key] for key in ("row_ids", "probs", "tta", "classes")})
     rows, classes = files[0]["row_ids"], files[0]["classes"]
     for path, saved in zip(paths, files):
         if not (np.array_equal(saved["row_ids"], rows) and np.array_equal(saved["classes"], classes)):
             raise SystemExit(f"{path}: rows or classes differ from {paths[0]}; record all on the same data")
-    probs = sum(w * saved["probs"].astype(np.float64) for w, saved in zip(weights, files)).astype(np.float32)
+    probs = sum(w * saved["probs"].astype(np.float64) for w, saved in zip(weights, files))
     source = " + ".join(f"{w:.3f} x {Path(p).name}" for w, p in zip(weights, paths))
-    tmp = out.with_name(out.name + ".tmp.npz")
-    np.savez(tmp, row_ids=rows, probs=probs, tta=files[0]["tta"], source=np.array(source), classes=classes)
-    tmp.replace(out)
+    write_recording(out, rows, probs, str(files[0]["tta"]), source, classes)
     print(f"wrote {out} ({source})")
 
 

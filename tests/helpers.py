@@ -59,3 +59,13 @@ def one_line_error(result, *needles):
     for needle in needles:
         assert str(needle) in lines[0], (needle, lines[0])
     return lines[0]
+
+
+def benchmark_script(name: str):
+    """A script of benchmarks/ (not an installed module) loaded as a module, for testing its functions."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -1,22 +1,15 @@
 """benchmarks/ferplus_posthoc.py: a weighted mixture of recorded teachers must load as one recorded teacher."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from edgefer.train.distill import load_teacher
-
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "ferplus_posthoc.py"
+from helpers import benchmark_script
 
 
 @pytest.fixture(scope="module")
 def posthoc():
-    spec = importlib.util.spec_from_file_location("ferplus_posthoc", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_script("ferplus_posthoc")
 
 
 def test_a_weighted_mixture_is_a_recorded_teacher_with_the_weighted_targets(posthoc, tmp_path):

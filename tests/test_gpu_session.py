@@ -1,24 +1,18 @@
 """benchmarks/gpu_session.py: what travels to a lent GPU machine and what comes back must survive the trip."""
 
 import gzip
-import importlib.util
 import lzma
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from edgefer.data.npz_format import read_npz
-
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu_session.py"
+from helpers import benchmark_script
 
 
 @pytest.fixture(scope="module")
 def session():
-    spec = importlib.util.spec_from_file_location("gpu_session", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_script("gpu_session")
 
 
 def test_packed_data_becomes_the_same_faces_on_the_other_side(session, tmp_path, monkeypatch):

@@ -109,9 +109,14 @@ def record_teacher(source: str | Path, dataset, out: Path, tta: str = "flip", ba
     teacher = load_teacher(source, len(dataset.classes))
     faces = dataset.images[..., None]
     probs = np.concatenate([with_tta(teacher.predict, faces[i:i + batch], tta) for i in range(0, len(faces), batch)])
+    return write_recording(out, dataset.row_ids, probs, tta, str(source), dataset.classes)
+
+
+def write_recording(out: Path, row_ids, probs: np.ndarray, tta: str, source: str, classes) -> Path:
+    """A recorded teacher's file (what `--teacher FILE.npz` reads), written atomically."""
     with atomic_path(out) as tmp, open(tmp, "wb") as f:
-        np.savez(f, row_ids=dataset.row_ids, probs=probs.astype(np.float32), tta=np.array(tta),
-                 source=np.array(str(source)), classes=np.array(dataset.classes))
+        np.savez(f, row_ids=np.asarray(row_ids), probs=probs.astype(np.float32), tta=np.array(tta),
+                 source=np.array(source), classes=np.array(classes))
     return out
 
 
