@@ -14,14 +14,13 @@ Invoked as `python -m edgefer.bench.frame_worker JOB.json RESULT.json`.
 
 from __future__ import annotations
 
-import json
 import os
 import resource
-import sys
 import time
 from pathlib import Path
 
 import edgefer.predictor as predictor_module
+from edgefer.bench.jobs import worker_main
 from edgefer.errors import first_line
 from edgefer.predictor import EmotionPredictor, StageTimes
 
@@ -131,14 +130,5 @@ def run_job(job: dict) -> dict:
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
-def main() -> None:
-    job = json.loads(Path(sys.argv[1]).read_text())
-    try:
-        result = run_job(job)
-    except Exception as error:  # reported as a failed row by the parent
-        result = {"error": f"{type(error).__name__}: {first_line(error, 300)}"}
-    Path(sys.argv[2]).write_text(json.dumps(result))
-
-
 if __name__ == "__main__":
-    main()
+    worker_main(run_job)

@@ -13,8 +13,6 @@ in the built-in set of `edgefer.bench.frameset`), how many of the faces that are
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from edgefer.bench.frameset import TRUTH_FILE, make_frame_set
+from edgefer.bench.jobs import run_in_worker
 from edgefer.bench.run import machine_info
 from edgefer.errors import DataError, ModelError
 from edgefer.fileio import discard_damaged, write_json, write_text
@@ -211,14 +210,7 @@ def _pipelines(config: FrameBenchConfig) -> list[dict]:
 
 
 def _run_worker(job: dict, workdir: Path) -> dict:
-    job_file, result_file = workdir / "frame_job.json", workdir / "frame_result.json"
-    job_file.write_text(json.dumps(job))
-    result_file.unlink(missing_ok=True)
-    proc = subprocess.run([sys.executable, "-m", "edgefer.bench.frame_worker", str(job_file), str(result_file)],
-                          capture_output=True, text=True, timeout=job["timeout_s"])
-    if not result_file.exists():
-        return {"error": f"worker exited {proc.returncode}: {proc.stderr.strip().splitlines()[-1:] or ''}"}
-    return json.loads(result_file.read_text())
+    return run_in_worker("edgefer.bench.frame_worker", job, workdir, stem="frame_")
 
 
 def _collect(config: FrameBenchConfig, frame_set: FrameSet, pipelines: list[dict], workdir: Path) -> dict:

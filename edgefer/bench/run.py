@@ -12,11 +12,8 @@ two copies of the same network read 0.69 and 1.09 ms.
 
 from __future__ import annotations
 
-import json
 import os
 import platform
-import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from edgefer.bench.external import ExternalSpec
+from edgefer.bench.jobs import run_in_worker
 from edgefer.bench.results import BenchReport, BenchRow
 from edgefer.bench.worker import latency_stats
 from edgefer.data.ferplus import original_labels
@@ -176,14 +174,7 @@ def machine_info() -> dict:
 
 
 def _run_worker(job: dict, workdir: Path) -> dict:
-    job_file, result_file = workdir / "job.json", workdir / "result.json"
-    job_file.write_text(json.dumps(job))
-    result_file.unlink(missing_ok=True)
-    proc = subprocess.run([sys.executable, "-m", "edgefer.bench.worker", str(job_file), str(result_file)],
-                          capture_output=True, text=True, timeout=job["timeout_s"])
-    if not result_file.exists():
-        return {"error": f"worker exited {proc.returncode}: {proc.stderr.strip().splitlines()[-1:] or ''}"}
-    return json.loads(result_file.read_text())
+    return run_in_worker("edgefer.bench.worker", job, workdir, stem="")
 
 
 def display_names(paths: list[Path]) -> list[str]:

@@ -10,16 +10,15 @@ Invoked by `edgefer.bench.run` as `python -m edgefer.bench.worker JOB.json RESUL
 
 from __future__ import annotations
 
-import json
 import resource
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from edgefer.bench.jobs import worker_main
 from edgefer.compute import count_macs
-from edgefer.errors import EdgeferError, first_line
+from edgefer.errors import EdgeferError
 from edgefer.runners import open_runner, runtime_version, with_tta_runner
 
 
@@ -109,14 +108,5 @@ def run_job(job: dict) -> dict:
     }
 
 
-def main() -> None:
-    job = json.loads(Path(sys.argv[1]).read_text())
-    try:
-        result = run_job(job)
-    except Exception as error:  # reported as a failed row by the parent
-        result = {"error": f"{type(error).__name__}: {first_line(error, 300)}"}
-    Path(sys.argv[2]).write_text(json.dumps(result))
-
-
 if __name__ == "__main__":
-    main()
+    worker_main(run_job)
