@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 
 from edgefer.data.loading import load_dataset
-from edgefer.data.splits import split_dataset
+from edgefer.data.splits import run_splits
 from edgefer.export.evaluate import evaluate_artifact
 from edgefer.predictor import BLAZEFACE_FILE
 
@@ -31,9 +31,7 @@ def main() -> None:
     run = json.loads((args.run / "run.json").read_text())
     config = run["config"]
     dataset = load_dataset(args.data or config["data"], labels=config["labels"], ferplus=config.get("ferplus"))
-    split_seed = config["seed"] if config.get("split_seed") is None else config["split_seed"]  # before --split-seed
-    splits = split_dataset(dataset, val_fraction=config["val_fraction"], seed=split_seed,
-                           test_split=config["test_split"])
+    splits = run_splits(dataset, config)
     test = splits.test if args.split == "test" else splits.val
     keras = evaluate_artifact(args.run / "model.keras", test.images, test.labels, run["classes"])
     artifacts = sorted(p for p in args.export.iterdir()  # not the face detector a bundle carries beside them

@@ -174,7 +174,7 @@ def machine_info() -> dict:
 
 
 def _run_worker(job: dict, workdir: Path) -> dict:
-    return run_in_worker("edgefer.bench.worker", job, workdir, stem="")
+    return run_in_worker("edgefer.bench.worker", job, workdir)
 
 
 def display_names(paths: list[Path]) -> list[str]:

@@ -66,3 +66,11 @@ def split_dataset(
     training = dataset.split("Training")
     kept, held = stratified_indices(training.labels, val_fraction, seed)
     return DataSplits(train=training.subset(kept), val=training.subset(held), test=dataset.split(test_split))
+
+
+def run_splits(dataset: FERDataset, config: dict) -> DataSplits:
+    """The splits a finished run trained on, from its run.json `config`: its `split_seed`, or its `seed` for runs
+    made before --split-seed existed (they split by the training seed)."""
+    split_seed = config["seed"] if config.get("split_seed") is None else config["split_seed"]
+    return split_dataset(dataset, val_fraction=config["val_fraction"], seed=split_seed,
+                         test_split=config["test_split"])

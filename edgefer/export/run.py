@@ -22,7 +22,7 @@ import numpy as np
 
 from edgefer import __version__
 from edgefer.data.loading import load_dataset
-from edgefer.data.splits import split_dataset, stratified_subset
+from edgefer.data.splits import run_splits, stratified_subset
 from edgefer.errors import ModelError, first_line
 from edgefer.export.bundle import write_bundle
 from edgefer.export.formats import EXPORT_FORMATS, ExportFormat
@@ -197,9 +197,7 @@ def calibration_and_check_faces(source: RunSource, data: str | None, calib_sampl
                            ferplus=config.get("ferplus"), cache_dir=config.get("cache_dir"))
     if list(dataset.classes) != source.classes:
         raise ModelError(f"data classes {list(dataset.classes)} differ from the model's {source.classes}")
-    split_seed = config["seed"] if config.get("split_seed") is None else config["split_seed"]  # before --split-seed
-    splits = split_dataset(dataset, val_fraction=config["val_fraction"], seed=split_seed,
-                           test_split=config["test_split"])
+    splits = run_splits(dataset, config)
     calibration = _faces(splits.train.images[stratified_subset(splits.train.labels, calib_samples, config["seed"])])
     check_rows = stratified_subset(splits.val.labels, check_samples, config["seed"] + 1)
     return calibration, _faces(splits.val.images[check_rows]), splits.val.labels[check_rows]

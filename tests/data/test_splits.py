@@ -40,3 +40,13 @@ def test_private_test_requested_but_absent():
 def test_bad_fraction():
     with pytest.raises(DataError, match="validation fraction"):
         split_dataset(imbalanced(), val_fraction=1.5)
+
+
+def test_a_runs_splits_follow_its_split_seed_or_its_seed_before_split_seed_existed():
+    from edgefer.data.splits import run_splits
+
+    ds = imbalanced()
+    config = {"seed": 5, "split_seed": 1, "val_fraction": 0.2, "test_split": "PublicTest"}
+    np.testing.assert_array_equal(run_splits(ds, config).val.row_ids, split_dataset(ds, seed=1).val.row_ids)
+    older = {**config, "split_seed": None}  # run.json written before --split-seed: split by the training seed
+    np.testing.assert_array_equal(run_splits(ds, older).val.row_ids, split_dataset(ds, seed=5).val.row_ids)
