@@ -159,9 +159,11 @@ def swa_score(args, splits) -> None:
 
 
 def recorded_probs(path: str, splits) -> dict[str, np.ndarray]:
-    """A recorded teacher's probabilities for each split's faces (edgefer's own lookup by row id)."""
+    """A recorded teacher's probabilities for each split's faces (edgefer's own lookup by row id); a split whose faces
+    were not all recorded is left out (a recording made on the GPU machine holds only 300 of the test faces)."""
     recorded = load_teacher(path, len(splits.train.classes))
-    return {name: recorded.recorded(getattr(splits, name).row_ids) for name in SPLIT_NAMES}
+    rows = {name: getattr(splits, name).row_ids for name in SPLIT_NAMES}
+    return {name: recorded.recorded(r) for name, r in rows.items() if all(int(x) in recorded.index for x in r)}
 
 
 SPLIT_NAMES = ("train", "val", "test")
@@ -170,19 +172,25 @@ SPLIT_NAMES = ("train", "val", "test")
 def ensemble(args, splits) -> None:
     probs = {Path(path).stem: recorded_probs(path, splits) for path in args.models}
     names = list(probs)
+    scored = [s for s in SPLIT_NAMES if all(s in probs[m] for m in names)]
+    if "val" not in scored:
+        raise SystemExit("the recordings do not cover the validation faces of this split; record them on the data "
+                         "and with the --val-fraction/--seed the runs used")
+    if len(scored) < len(SPLIT_NAMES):
+        print("not recorded for every face, so not scored:", ", ".join(s for s in SPLIT_NAMES if s not in scored))
     for size in range(1, len(names) + 1):
         for members in itertools.combinations(names, size):
             scores = [accuracy(np.mean([probs[m][s] for m in members], axis=0), getattr(splits, s).labels)
-                      for s in SPLIT_NAMES]
-            print(" + ".join(members), " ".join(f"{s} {a:.2%}" for s, a in zip(SPLIT_NAMES, scores)))
+                      for s in scored]
+            print(" + ".join(members), " ".join(f"{s} {a:.2%}" for s, a in zip(scored, scores)))
     if args.weights:
         weights = np.array([float(w) for w in args.weights.split(",")])
         if len(weights) != len(names):
             raise SystemExit(f"--weights has {len(weights)} values for {len(names)} files")
         weights = weights / weights.sum()
-        mixed = {s: sum(w * probs[m][s] for w, m in zip(weights, names)) for s in SPLIT_NAMES}
+        mixed = {s: sum(w * probs[m][s] for w, m in zip(weights, names)) for s in scored}
         print(f"weighted {args.weights}:", " ".join(f"{s} {accuracy(mixed[s], getattr(splits, s).labels):.2%}"
-                                                    for s in SPLIT_NAMES))
+                                                    for s in scored))
         if args.save:
             save_mixture(args.models, weights, args.save)
 

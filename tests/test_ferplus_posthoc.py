@@ -37,3 +37,43 @@ def test_recordings_of_different_faces_are_not_mixed(posthoc, tmp_path):
         posthoc.save_mixture([str(tmp_path / "a.npz"), str(tmp_path / "b.npz")], np.array([0.5, 0.5]),
                              tmp_path / "mix.npz")
     assert not (tmp_path / "mix.npz").exists()
+
+
+def test_an_ensemble_of_recordings_without_the_test_faces_is_scored_on_the_splits_they_cover(posthoc, tmp_path,
+                                                                                              capsys):
+    """Recordings made on the GPU machine carry only 300 test faces: validation decides, the test split is skipped."""
+    from argparse import Namespace
+
+    from edgefer.data.loading import load_dataset
+    from edgefer.data.splits import split_dataset
+
+    splits = split_dataset(load_dataset(None), val_fraction=0.2, seed=0, test_split="PublicTest")
+    covered = np.concatenate([splits.train.row_ids, splits.val.row_ids])
+    truth = np.concatenate([splits.train.labels, splits.val.labels])
+    paths = []
+    for name, right in (("sure", truth), ("wrong", (truth + 1) % 7)):
+        probs = np.full((len(covered), 7), 0.02, np.float32)
+        probs[np.arange(len(covered)), right] = 0.88
+        np.savez(tmp_path / f"{name}.npz", row_ids=covered, probs=probs, tta=np.array("flip"),
+                 source=np.array(name), classes=np.array(splits.train.classes))
+        paths.append(str(tmp_path / f"{name}.npz"))
+    posthoc.ensemble(Namespace(models=paths, weights="3,1", save=tmp_path / "mix.npz"), splits)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "not recorded for every face, so not scored: test"
+    assert "sure train 100.00% val 100.00%" in lines and "wrong train 0.00% val 0.00%" in lines
+    assert any(line.startswith("weighted 3,1: train 100.00% val 100.00%") for line in lines)
+    assert load_teacher(tmp_path / "mix.npz", 7).recorded(splits.val.row_ids).shape == (len(splits.val.row_ids), 7)
+
+
+def test_an_ensemble_needs_the_validation_faces_recorded(posthoc, tmp_path):
+    from argparse import Namespace
+
+    from edgefer.data.loading import load_dataset
+    from edgefer.data.splits import split_dataset
+
+    splits = split_dataset(load_dataset(None), val_fraction=0.2, seed=0, test_split="PublicTest")
+    rows = splits.train.row_ids
+    np.savez(tmp_path / "a.npz", row_ids=rows, probs=np.full((len(rows), 7), 1 / 7, np.float32),
+             tta=np.array("flip"), source=np.array("a"), classes=np.array(splits.train.classes))
+    with pytest.raises(SystemExit, match="do not cover the validation faces"):
+        posthoc.ensemble(Namespace(models=[str(tmp_path / "a.npz")], weights=None, save=None), splits)
