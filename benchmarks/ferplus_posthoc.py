@@ -27,6 +27,7 @@ import numpy as np
 
 from edgefer.data.loading import load_dataset
 from edgefer.data.splits import split_dataset
+from edgefer.errors import ModelError
 from edgefer.keras_env import import_keras
 from edgefer.train.distill import load_teacher, write_recording
 
@@ -161,9 +162,13 @@ def swa_score(args, splits) -> None:
 def recorded_probs(path: str, splits) -> dict[str, np.ndarray]:
     """A recorded teacher's probabilities for each split's faces (edgefer's own lookup by row id); a split whose faces
     were not all recorded is left out (a recording made on the GPU machine holds only 300 of the test faces)."""
-    recorded = load_teacher(path, len(splits.train.classes))
-    rows = {name: getattr(splits, name).row_ids for name in SPLIT_NAMES}
-    return {name: recorded.recorded(r) for name, r in rows.items() if all(int(x) in recorded.index for x in r)}
+    recorded, probs = load_teacher(path, len(splits.train.classes)), {}
+    for name in SPLIT_NAMES:
+        try:
+            probs[name] = recorded.recorded(getattr(splits, name).row_ids)
+        except ModelError:  # edgefer's own lookup says some of this split's faces were not recorded
+            continue
+    return probs
 
 
 SPLIT_NAMES = ("train", "val", "test")

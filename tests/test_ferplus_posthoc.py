@@ -1,5 +1,7 @@
 """benchmarks/ferplus_posthoc.py: a weighted mixture of recorded teachers must load as one recorded teacher."""
 
+from argparse import Namespace
+
 import numpy as np
 import pytest
 
@@ -39,15 +41,18 @@ def test_recordings_of_different_faces_are_not_mixed(posthoc, tmp_path):
     assert not (tmp_path / "mix.npz").exists()
 
 
-def test_an_ensemble_of_recordings_without_the_test_faces_is_scored_on_the_splits_they_cover(posthoc, tmp_path,
-                                                                                              capsys):
-    """Recordings made on the GPU machine carry only 300 test faces: validation decides, the test split is skipped."""
-    from argparse import Namespace
-
+@pytest.fixture(scope="module")
+def sample_splits():
     from edgefer.data.loading import load_dataset
     from edgefer.data.splits import split_dataset
 
-    splits = split_dataset(load_dataset(None), val_fraction=0.2, seed=0, test_split="PublicTest")
+    return split_dataset(load_dataset(None), val_fraction=0.2, seed=0, test_split="PublicTest")
+
+
+def test_an_ensemble_of_recordings_without_the_test_faces_is_scored_on_the_splits_they_cover(posthoc, sample_splits,
+                                                                                              tmp_path, capsys):
+    """Recordings made on the GPU machine carry only 300 test faces: validation decides, the test split is skipped."""
+    splits = sample_splits
     covered = np.concatenate([splits.train.row_ids, splits.val.row_ids])
     truth = np.concatenate([splits.train.labels, splits.val.labels])
     paths = []
@@ -65,15 +70,9 @@ def test_an_ensemble_of_recordings_without_the_test_faces_is_scored_on_the_split
     assert load_teacher(tmp_path / "mix.npz", 7).recorded(splits.val.row_ids).shape == (len(splits.val.row_ids), 7)
 
 
-def test_an_ensemble_needs_the_validation_faces_recorded(posthoc, tmp_path):
-    from argparse import Namespace
-
-    from edgefer.data.loading import load_dataset
-    from edgefer.data.splits import split_dataset
-
-    splits = split_dataset(load_dataset(None), val_fraction=0.2, seed=0, test_split="PublicTest")
-    rows = splits.train.row_ids
+def test_an_ensemble_needs_the_validation_faces_recorded(posthoc, sample_splits, tmp_path):
+    rows = sample_splits.train.row_ids
     np.savez(tmp_path / "a.npz", row_ids=rows, probs=np.full((len(rows), 7), 1 / 7, np.float32),
-             tta=np.array("flip"), source=np.array("a"), classes=np.array(splits.train.classes))
+             tta=np.array("flip"), source=np.array("a"), classes=np.array(sample_splits.train.classes))
     with pytest.raises(SystemExit, match="do not cover the validation faces"):
-        posthoc.ensemble(Namespace(models=[str(tmp_path / "a.npz")], weights=None, save=None), splits)
+        posthoc.ensemble(Namespace(models=[str(tmp_path / "a.npz")], weights=None, save=None), sample_splits)
