@@ -8,7 +8,11 @@ when given a file path or a PIL image; never TensorFlow when a lighter runtime i
     from edgefer_predictor import EmotionPredictor
     predictor = EmotionPredictor("model_int8.tflite", num_threads=2)
     predictor.predict("face.jpg")            # Prediction(label='Happy', probability=0.91, ...)
-    predictor.predict_frame(camera_frame)    # one Prediction per face found, each with its box
+    predictor.predict_frame("photo.jpg")     # one Prediction per face found, each with its box
+    predictor.predict_frame(frame, channels="bgr")  # an OpenCV frame (cv2.VideoCapture().read()) as it comes
+
+Numpy images are RGB unless `channels="bgr"` says otherwise (OpenCV's order); nothing is guessed. One predictor can
+be shared by threads (a web server's workers): each concurrent call runs on an interpreter of its own.
 
 Faces are found with BlazeFace short-range (MediaPipe, Apache-2.0; the .tflite ships beside this
 file with its licence) on the same TFLite runtime, or OpenCV's Haar cascade when OpenCV 4.x is there.
@@ -18,6 +22,7 @@ Run `python edgefer_predictor.py MODEL IMAGE... [--detect] [--json]` for a comma
 from __future__ import annotations
 
 import json
+import threading
 import time
 import zipfile
 from contextlib import contextmanager
@@ -39,6 +44,8 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".ti
 # Test-time augmentation: "flip" averages the probabilities of the face and its mirror image
 # (one interpreter call on a batch of two): about +1 pp on FER2013 for twice the work.
 TTA_MODES = ("none", "flip")
+# Channel order of (H, W, 3|4) numpy images: "rgb" (Pillow, matplotlib, imageio) or "bgr" (OpenCV).
+CHANNEL_ORDERS = ("rgb", "bgr")
 _HERE = Path(__file__).resolve().parent
 # Value range the model's float input expects, given raw pixels 0..255.
 NORMALIZERS = {
@@ -232,15 +239,26 @@ def pil_to_array(image) -> np.ndarray:
     return np.asarray(image if image.mode == target else image.convert(target))
 
 
-def to_array(image) -> np.ndarray:
-    """Any accepted image form -> numpy (H, W) or (H, W, 3), uint8 or float 0..255."""
+def check_channels(channels: str) -> str:
+    if channels not in CHANNEL_ORDERS:
+        raise PredictorError(f"channels={channels!r}; expected one of {', '.join(CHANNEL_ORDERS)} (the order of a "
+                             f"colour numpy image: OpenCV gives bgr)")
+    return channels
+
+
+def to_array(image, channels: str = "rgb") -> np.ndarray:
+    """Any accepted image form -> numpy (H, W) or (H, W, 3) RGB, uint8 or float 0..255. `channels` is the order of a
+    colour numpy image ("bgr": OpenCV's); files and PIL images are decoded as RGB whatever it says."""
     if isinstance(image, (str, Path)):
         return _load_path(image)
     if type(image).__module__.startswith("PIL."):
         return pil_to_array(image)
     if not isinstance(image, np.ndarray):
         raise PredictorError(f"expected an image path, a PIL image or a numpy array; got {type(image).__name__}")
-    return _check_array(image)
+    array = _check_array(image)
+    if check_channels(channels) == "bgr" and array.ndim == 3:
+        return array[..., ::-1]
+    return array
 
 
 def _check_array(array: np.ndarray) -> np.ndarray:
@@ -449,10 +467,14 @@ def _is_pil(image) -> bool:
 
 class FramePixels:
     """One frame, held as its resizes are cheapest: a PIL image when Pillow resizes (a decoded file stays one, so
-    no numpy copy of the whole frame is made), else a numpy array. It gives the detector its windows and the
-    classifier its face crops, each resized straight from the frame."""
+    no numpy copy of the whole frame is made; a uint8 numpy frame, RGB or BGR, becomes one in a single pass of
+    Pillow's C unpacker, which also swaps BGR), else a numpy array. It gives the detector its windows and the
+    classifier its face crops, each resized straight from the frame; colour becomes gray on the crops only."""
 
-    def __init__(self, frame):
+    # Pillow raw modes that read a (H, W, C) uint8 buffer into an RGB image, by channel order and count.
+    _RAW_MODES = {("rgb", 3): "RGB", ("bgr", 3): "BGR", ("rgb", 4): "RGBX", ("bgr", 4): "BGRX"}
+
+    def __init__(self, frame, channels: str = "rgb"):
         image_module = _pillow()
         if image_module is not None and isinstance(frame, (str, Path)):
             frame = open_image(frame)
@@ -461,10 +483,21 @@ class FramePixels:
             self.pil = frame
             self.shape = (frame.height, frame.width) + ((3,) if frame.mode == "RGB" else ())
             return
-        self._array = to_array(frame)
+        raw = self._RAW_MODES.get((check_channels(channels), frame.shape[-1])) if self._is_uint8_colour(frame) else None
+        if image_module is not None and raw is not None:
+            height, width = frame.shape[:2]
+            self.pil = image_module.frombuffer("RGB", (width, height), np.ascontiguousarray(frame), "raw", raw, 0, 1)
+            self.shape = (height, width, 3)
+            return
+        self._array = to_array(frame, channels)
         self.shape = self._array.shape
         if image_module is not None and self._array.dtype == np.uint8:
             self.pil = image_module.fromarray(np.ascontiguousarray(self._array))
+
+    @staticmethod
+    def _is_uint8_colour(frame) -> bool:
+        return (isinstance(frame, np.ndarray) and frame.dtype == np.uint8 and frame.ndim == 3
+                and frame.shape[-1] in (3, 4) and frame.shape[0] > 0 and frame.shape[1] > 0)
 
     @property
     def array(self) -> np.ndarray:
@@ -495,10 +528,18 @@ class FramePixels:
         """The square around a face box (`face_square`) made gray, then resized to (height, width): float32
         0..255, as `EmotionPredictor.prepare` does with a face image."""
         x0, y0, x1, y1 = face_square(box, margin)
-        inside = x0 >= 0 and y0 >= 0 and x1 <= self.shape[1] and y1 <= self.shape[0]
-        if self.pil is not None and inside:
-            return _pillow_resized(self.pil.crop((x0, y0, x1, y1)).convert("L"), height, width)
-        return resize(to_gray(crop_face(self.array, box, margin)), height, width)
+        if self.pil is None:
+            return resize(to_gray(crop_face(self.array, box, margin)), height, width)
+        # The part of the square inside the frame, made gray by Pillow; a square that leaves the frame gets its
+        # edges replicated on the small gray crop (as crop_face does), never on the frame.
+        ix0, iy0 = max(x0, 0), max(y0, 0)
+        ix1, iy1 = max(min(x1, self.shape[1]), ix0 + 1), max(min(y1, self.shape[0]), iy0 + 1)
+        gray = self.pil.crop((ix0, iy0, ix1, iy1))
+        gray = gray if gray.mode == "L" else gray.convert("L")
+        if (ix0, iy0, ix1, iy1) == (x0, y0, x1, y1):
+            return _pillow_resized(gray, height, width)
+        pads = ((iy0 - y0, max(0, y1 - iy1)), (ix0 - x0, max(0, x1 - ix1)))
+        return resize(np.pad(np.asarray(gray), pads, mode="edge"), height, width)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -630,8 +671,35 @@ class TFLiteModel:
         return self.dequantize(self.interpreter.get_tensor(self.output["index"]))
 
 
+class _Pool:
+    """Instances for concurrent callers: a call takes a free one (made on demand when none is free) and gives it back.
+
+    A TFLite interpreter must not be used by two threads at once (its tensors are shared state; the runtimes raise
+    "There is at least 1 reference to internal data..." or return mixed-up outputs). With a pool, one predictor
+    shared by a web server's threads runs each concurrent call on its own interpreter: as many interpreters as
+    calls ever ran at the same time, no lock held while a model runs."""
+
+    def __init__(self, make, first=None):
+        self._make, self._lock = make, threading.Lock()
+        self._free = [] if first is None else [first]
+
+    @contextmanager
+    def use(self):
+        with self._lock:
+            item = self._free.pop() if self._free else None
+        if item is None:
+            item = self._make()
+        try:
+            yield item
+        finally:
+            with self._lock:
+                self._free.append(item)
+
+
 class EmotionPredictor:
-    """A TFLite emotion model with its labels and input facts; call `predict`, `predict_batch`, `predict_frame`."""
+    """A TFLite emotion model with its labels and input facts; call `predict`, `predict_batch`, `predict_frame`.
+
+    Safe to share between threads: concurrent calls each run on an interpreter of their own (see _Pool)."""
 
     def __init__(self, model_path=None, num_threads: int | None = None, labels=None, normalize: str | None = None,
                  detector: str = "blazeface", margin: float = 0.1, runtime: str | None = None, tta: str = "none"):
@@ -639,11 +707,13 @@ class EmotionPredictor:
         self.interpreter, self.runtime = _open_tflite(self.model_path, num_threads, runtime)
         self.num_threads = num_threads
         self._read_tensors()
+        self._models = _Pool(lambda: TFLiteModel(_open_tflite(self.model_path, num_threads, runtime)[0]), self.model)
         meta = read_model_meta(self.model_path) or {}
         self.meta = meta
         self.classes = self._classes(labels, meta)
         self._normalize = NORMALIZERS[self._normalize_name(normalize, meta)]
         self._detector_name, self._detector, self.margin = detector, None, margin
+        self._detectors = _Pool(lambda: make_detector(self._detector_name, self.num_threads))
         if tta not in TTA_MODES:
             raise PredictorError(f"tta={tta!r}; expected one of {', '.join(TTA_MODES)}")
         self.tta = tta
@@ -684,9 +754,10 @@ class EmotionPredictor:
         return normalize
 
     # -- running -------------------------------------------------------------------------------------
-    def prepare(self, image) -> np.ndarray:
-        """One image (any accepted form) -> the model's input tensor for it, without the batch axis."""
-        array = to_array(image)
+    def prepare(self, image, channels: str = "rgb") -> np.ndarray:
+        """One image (any accepted form; `channels`: the order of a colour numpy image) -> the model's input tensor
+        for it, without the batch axis."""
+        array = to_array(image, channels)
         height, width = self.input_size
         if self._raw_uint8 and array.dtype == np.uint8 and array.shape == (height, width) and self.channels == 1:
             return array[..., None]  # the common case: a 48x48 uint8 face goes in as it is
@@ -699,7 +770,8 @@ class EmotionPredictor:
 
     def run(self, batch: np.ndarray) -> np.ndarray:
         """Prepared inputs (N, H, W, C) -> class probabilities (N, classes) float32."""
-        return self.model.run(batch)
+        with self._models.use() as model:
+            return model.run(batch)
 
     def infer(self, batch: np.ndarray) -> np.ndarray:
         """`run` with this predictor's test-time augmentation."""
@@ -710,13 +782,13 @@ class EmotionPredictor:
         best = max(range(len(values)), key=values.__getitem__)
         return Prediction(self.classes[best], values[best], dict(zip(self.classes, values)))
 
-    def predict(self, face) -> Prediction:
-        """The expression of one face image (already cropped to the face)."""
-        return self._result(self.infer(self.prepare(face)[None])[0])
+    def predict(self, face, channels: str = "rgb") -> Prediction:
+        """The expression of one face image (already cropped to the face); `channels="bgr"` for an OpenCV image."""
+        return self._result(self.infer(self.prepare(face, channels)[None])[0])
 
-    def predict_batch(self, faces, batch_size: int = 32) -> list[Prediction]:
+    def predict_batch(self, faces, batch_size: int = 32, channels: str = "rgb") -> list[Prediction]:
         """`predict` for many faces, `batch_size` per interpreter call."""
-        prepared = [self.prepare(face) for face in faces]
+        prepared = [self.prepare(face, channels) for face in faces]
         results = []
         for start in range(0, len(prepared), batch_size):
             probabilities = self.infer(np.stack(prepared[start : start + batch_size]))
@@ -726,20 +798,30 @@ class EmotionPredictor:
     # -- full frames ---------------------------------------------------------------------------------
     @property
     def detector(self):
+        """A face detector of this predictor's kind (for one thread at a time; predict_frame takes its own)."""
         if self._detector is None:
             self._detector = make_detector(self._detector_name, self.num_threads)
         return self._detector
 
-    def predict_frame(self, frame, min_score: float = 0.5, times: StageTimes | None = None) -> list[Prediction]:
+    def detect(self, frame, min_score: float = 0.5, channels: str = "rgb", clock=NO_TIMES) -> list[Face]:
+        """The faces in a frame (any accepted form, or FramePixels), boxes and keypoints in its pixels."""
+        pixels = frame if isinstance(frame, FramePixels) else FramePixels(frame, channels)
+        with self._detectors.use() as detector:
+            return detector.detect(pixels, min_score, clock=clock)
+
+    def predict_frame(self, frame, min_score: float = 0.5, times: StageTimes | None = None,
+                      channels: str = "rgb") -> list[Prediction]:
         """Find the faces in a full image and predict each; one Prediction per face with its `box`.
 
-        All faces of the frame go through the classifier as one batch. `times` (a StageTimes) records where
-        the frame's time went."""
+        `frame`: a path, a PIL image, or a numpy array (H, W[, 3|4]) in RGB, or in BGR with `channels="bgr"`
+        (what OpenCV's `VideoCapture.read()` and `imread` give: pass it as it is, no cvtColor needed; only the
+        face crops are converted). All faces of the frame go through the classifier as one batch. `times` (a
+        StageTimes) records where the frame's time went."""
         clock = times if times is not None else NO_TIMES
         clock.start()
-        pixels = frame if isinstance(frame, FramePixels) else FramePixels(frame)
+        pixels = frame if isinstance(frame, FramePixels) else FramePixels(frame, channels)
         clock.lap("decode")
-        faces = self.detector.detect(pixels, min_score, clock=clock)
+        faces = self.detect(pixels, min_score, clock=clock)
         if not faces:
             return []
         height, width = self.input_size
@@ -841,13 +923,19 @@ class BlazeFaceDetector:
 
     @classmethod
     def windows(cls, height: int, width: int) -> list[tuple[int, int, int, int]]:
-        """(x, y, w, h) of the frame parts the model looks at: the whole frame, or overlapping squares."""
+        """(x, y, w, h) of the frame parts the model looks at: the whole frame, then, for a wide (or tall) frame
+        larger than the model's input, overlapping squares of its short side.
+
+        The whole frame always comes first: a face wider than half the short side can be cut by every square, and
+        small photos are mostly such faces (a 147x110 portrait, a 55x36 thumbnail). Squares only add resolution
+        when the whole frame has to shrink to fit, i.e. its long side is over the model's 128 px."""
         short, long = min(height, width), max(height, width)
-        if long <= short * cls.max_aspect:
+        if long <= short * cls.max_aspect or long <= cls.size:
             return [(0, 0, width, height)]
         count = -(-(long - short) * 2 // short) + 1  # steps of at most half the short side
         starts = [round(i * (long - short) / (count - 1)) for i in range(count)]
-        return [(s, 0, short, short) if width >= height else (0, s, short, short) for s in starts]
+        squares = [(s, 0, short, short) if width >= height else (0, s, short, short) for s in starts]
+        return [(0, 0, width, height)] + squares
 
     def detect(self, image, min_score: float = 0.5, iou: float = 0.3, clock=NO_TIMES) -> list[Face]:
         """Faces in a frame (numpy (H, W[, 3]) or FramePixels), boxes in its pixels."""
