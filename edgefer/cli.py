@@ -206,6 +206,7 @@ def bench_command(
     frames: Optional[str] = typer.Option(None, "--frames", help="Time whole frames instead (decode, find faces, crop, classify) as EmotionPredictor.predict_frame runs them: a folder of images (with faces.json: faces found are scored), a video file, or 'sample' (a built-in set of VGA, 720p and portrait frames with known faces). Per frame p50/p99, ms per stage, faces found."),
     peer: Optional[str] = typer.Option(None, "--peer", help="With --frames: also time another library's whole pipeline on the same frames: fer (needs the fer package; see benchmarks/frames_vs_fer.sh)."),
     resize_backend: Optional[str] = typer.Option(None, "--resize-backend", help="With --frames: force edgefer's resizing to pillow or numpy (default: pillow when importable)."),
+    photos: Optional[str] = typer.Option(None, "--photos", help="Score whole photos instead: a folder of photos (class subfolders, e.g. Happy/, give end-to-end accuracy; faces.json gives faces found), or 'sample' (a built-in set: real photos from 36 px thumbnails to 720p, and FER2013 test faces placed into frames as a camera shows them; --data gives its faces). Per size bucket: faces found, accuracy, macro-recall, p50/p99 ms per photo as a file and as numpy RGB and BGR; --peer fer beside it. Runs on the first --threads count."),
 ) -> None:
     """Accuracy (batched) and batch-1 latency of every artifact on the same test faces, side by side.
 
@@ -213,6 +214,15 @@ def bench_command(
     """
     from edgefer.bench.run import BenchConfig, run_bench, thread_counts, tta_modes
 
+    if photos is not None:  # photos by size, end to end (edgefer.bench.photos)
+        from edgefer.bench.photos import PhotoBenchConfig, report_photos
+
+        config = PhotoBenchConfig(source=photos, models=[str(p) for p in paths or []] or ["default"],
+                                  out=out if out != Path("bench") else Path("bench/photos"),
+                                  peers=[p.strip() for p in (peer or "").split(",") if p.strip()],
+                                  threads=thread_counts(threads)[0] if threads != "1,2" else 1,
+                                  rounds=rounds if rounds != 3 else 2, data=str(data) if data else None)
+        raise typer.Exit(report_photos(config, stdout_console.print, console.print))
     if frames is not None:  # whole frames (edgefer.bench.frames)
         from edgefer.bench.frames import FrameBenchConfig, report_frames
 

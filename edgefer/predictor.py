@@ -913,6 +913,11 @@ class BlazeFaceDetector:
 
     size = 128
     max_aspect = 1.15  # frames up to this aspect ratio are one letterboxed window
+    # Squares are looked at in frames whose long side is at least this (camera frames: VGA and up). In a smaller
+    # photo the whole view shows every face of over a sixth of its long side at the 20 px that BlazeFace needs to
+    # find a real face (benchmarks/detector_face_sizes.py), and each view costs a detector call (about 1.1 ms on one
+    # core): on the photo set, squares found no more faces in photos under 512 px.
+    squares_from = 512
 
     def __init__(self, num_threads: int | None = None, model_path=None):
         self.interpreter, _ = _open_tflite(Path(model_path or find_blazeface()), num_threads, None)
@@ -922,20 +927,20 @@ class BlazeFaceDetector:
         self.anchors = _blazeface_anchors()
 
     @classmethod
-    def windows(cls, height: int, width: int) -> list[tuple[int, int, int, int]]:
+    def windows(cls, height: int, width: int, squares: bool = True) -> list[tuple[int, int, int, int]]:
         """(x, y, w, h) of the frame parts the model looks at: the whole frame, then, for a wide (or tall) frame
-        larger than the model's input, overlapping squares of its short side.
+        larger than the model's input, overlapping squares of its short side (unless `squares` is False).
 
         The whole frame always comes first: a face wider than half the short side can be cut by every square, and
         small photos are mostly such faces (a 147x110 portrait, a 55x36 thumbnail). Squares only add resolution
         when the whole frame has to shrink to fit, i.e. its long side is over the model's 128 px."""
         short, long = min(height, width), max(height, width)
-        if long <= short * cls.max_aspect or long <= cls.size:
+        if not squares or long <= short * cls.max_aspect or long <= cls.size:
             return [(0, 0, width, height)]
         count = -(-(long - short) * 2 // short) + 1  # steps of at most half the short side
         starts = [round(i * (long - short) / (count - 1)) for i in range(count)]
-        squares = [(s, 0, short, short) if width >= height else (0, s, short, short) for s in starts]
-        return [(0, 0, width, height)] + squares
+        return [(0, 0, width, height)] + [(s, 0, short, short) if width >= height else (0, s, short, short)
+                                          for s in starts]
 
     def detect(self, image, min_score: float = 0.5, iou: float = 0.3, clock=NO_TIMES) -> list[Face]:
         """Faces in a frame (numpy (H, W[, 3]) or FramePixels), boxes in its pixels."""
@@ -945,7 +950,7 @@ class BlazeFaceDetector:
         k = max(1, min(pixels.shape[:2]) // self.size)
         small = pixels.reduced(k)
         candidates = []
-        for window in self.windows(*small.shape[:2]):
+        for window in self.windows(*small.shape[:2], squares=max(pixels.shape[:2]) >= self.squares_from):
             tensor, scale, pad_x, pad_y = self._letterbox(small, window)
             x, y = window[:2]
             clock.lap("detector_preprocess")

@@ -8,7 +8,10 @@ A pipeline is called as its users call it, on the frame file itself, so decoding
   Haar cascade and fer's int8 TFLite model, with `cv2.setNumThreads(n)` and fer's interpreter created with
   `num_threads=n` (fer caches one interpreter in `FER._tflite_interpreter_cache`; we put ours there).
 
-A video is decoded with OpenCV frame by frame; the read is the frame's decode stage.
+A video is decoded with OpenCV frame by frame; the read is the frame's decode stage. With `"input": "pil"`, `"rgb"`
+or `"bgr"` (the photo bench, `edgefer.bench.photos`) image files are decoded before the clock starts and handed over
+as PIL images or as numpy arrays in that channel order, as a camera loop or a web service holds them (edgefer gets `channels=`; `fer`
+takes BGR only). Every sample also carries each face's label, for end-to-end accuracy.
 Invoked as `python -m edgefer.bench.frame_worker JOB.json RESULT.json`.
 """
 
@@ -30,13 +33,14 @@ def _edgefer_pipeline(job: dict):
         predictor_module.RESIZE_BACKEND = job["resize_backend"]
     predictor = EmotionPredictor(job["model"], num_threads=job["threads"])
     times = StageTimes()
+    channels = "bgr" if job.get("input") == "bgr" else "rgb"
 
     def run(frame, decode_ms: float = 0.0):
-        """frame: a path (decoded inside, timed as decode) or an RGB array decoded by the caller."""
-        results = predictor.predict_frame(frame, times=times)
+        """frame: a path (decoded inside, timed as decode) or an array decoded by the caller (in job's order)."""
+        results = predictor.predict_frame(frame, times=times, channels=channels)
         times.add("decode", decode_ms)
         stages = times.frames.pop()
-        return [list(r.box) for r in results], stages
+        return [list(r.box) for r in results], [r.label for r in results], stages
 
     return run, predictor.runtime
 
@@ -72,7 +76,8 @@ def _fer_pipeline(job: dict):
         decoded = time.perf_counter()
         found = detector.detect_emotions(image)
         stages = {"decode": (decoded - start) * 1e3 + decode_ms, "rest": (time.perf_counter() - decoded) * 1e3}
-        return [[int(v) for v in face["box"]] for face in found], stages
+        labels = [max(face["emotions"], key=face["emotions"].get).capitalize() for face in found]
+        return [[int(v) for v in face["box"]] for face in found], labels, stages
 
     return run, f"fer {_version('fer')} (tensorflow {tf.__version__}, opencv {cv2.__version__})"
 
@@ -108,6 +113,20 @@ def _video_frames(path: str, max_frames: int, rgb: bool):
         capture.release()
 
 
+def _decoded(path: str, form: str):
+    """An image file as a camera loop or a service holds it: upright, 3 channels, as a decoded PIL image ("pil") or
+    a uint8 numpy array in `form`'s channel order ("rgb" or "bgr")."""
+    import numpy as np
+
+    from edgefer.predictor import open_image
+
+    image = open_image(path).convert("RGB")
+    if form == "pil":
+        return image
+    rgb = np.asarray(image)
+    return np.ascontiguousarray(rgb[..., ::-1]) if form == "bgr" else rgb
+
+
 def run_job(job: dict) -> dict:
     run, runtime = PIPELINES[job["pipeline"]](job)
     rgb = job["pipeline"] == "edgefer"
@@ -115,6 +134,9 @@ def run_job(job: dict) -> dict:
         frames = list(_video_frames(job["video"], job["max_frames"], rgb))  # decoded in the loop below too
         sources = [(frame, ms) for frame, ms in frames]
         sizes = [[int(frame.shape[1]), int(frame.shape[0])] for frame, _ in frames]
+    elif job.get("input", "file") != "file":
+        sources = [(_decoded(path, job["input"]), 0.0) for path in job["frames"]]
+        sizes = None
     else:
         sources = [(path, 0.0) for path in job["frames"]]
         sizes = None  # the parent reads them from the files' headers
@@ -123,9 +145,9 @@ def run_job(job: dict) -> dict:
     samples = []
     for index, (frame, decode_ms) in enumerate(sources):
         start = time.perf_counter_ns()
-        boxes, stages = run(frame, decode_ms)
+        boxes, labels, stages = run(frame, decode_ms)
         total = (time.perf_counter_ns() - start) / 1e6 + decode_ms
-        samples.append({"frame": index, "ms": total, "stages": stages, "boxes": boxes})
+        samples.append({"frame": index, "ms": total, "stages": stages, "boxes": boxes, "labels": labels})
     return {"runtime": runtime, "samples": samples, "sizes": sizes,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
