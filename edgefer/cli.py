@@ -16,6 +16,7 @@ from typing import Optional
 import typer
 
 from edgefer import __version__
+from edgefer.analyze.run import AnalyzeConfig
 from edgefer.cli_support import command_with_options, config_values, hide_flag_types, user_errors
 from edgefer.data.loading import DataSource
 from edgefer.errors import DataError
@@ -321,6 +322,35 @@ def _pipeline(**options) -> None:
 
 
 app.command("pipeline")(user_errors(command_with_options(_pipeline, PipelineConfig)))
+
+
+def _analyze(source: str, **options) -> None:
+    """What each person in a video felt, when, and for how long: faces followed across frames, emotions smoothed.
+
+    SOURCE: a video file, a folder of frames, a camera index (0), or 'sample' (a built-in clip of three people).
+    Writes OUT/faces.csv (a row per face per analysed frame: track, box, raw and smoothed probabilities),
+    OUT/tracks.csv (per person: first/last time, share of time per emotion, dominant emotion), OUT/summary.json and
+    OUT/timeline.png; --save-video also the annotated frames. Videos and cameras need OpenCV: pip install
+    'edgefer[video]'. A person who leaves and comes back may get a new track id.
+    """
+    from edgefer.analyze.run import analyze
+
+    result = analyze(AnalyzeConfig(source=source, **config_values(AnalyzeConfig, options)))
+    summary = result.summary
+    for track in summary["tracks"]:
+        out.print(f"track {track['track']}: {track['first_s']:.1f}-{track['last_s']:.1f} s, {track['frames_seen']} "
+                  f"frames, mostly {track['dominant']} ({track['share_' + track['dominant']]:.0%})", highlight=False)
+    state = "" if summary["complete"] else f" (incomplete: {summary['error']})"
+    out.print(f"{summary['frames_read']} frames ({summary['frames_analysed']} analysed) at {summary['fps_achieved']} "
+              f"frames/s, {len(summary['tracks'])} track(s){state}", highlight=False)
+    out.print("wrote " + ", ".join(str(p) for p in result.files), highlight=False)
+    if not summary["complete"] and summary["frames_analysed"] == 0:
+        raise typer.Exit(2)
+
+
+SOURCE_ARG = inspect.Parameter("source", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=str, default=typer.Argument(
+    ..., help="A video file, a folder of frames, a camera index (0), or 'sample'.", show_default=False))
+app.command("analyze")(user_errors(command_with_options(_analyze, AnalyzeConfig, SOURCE_ARG)))
 
 
 if __name__ == "__main__":

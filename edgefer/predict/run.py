@@ -138,14 +138,14 @@ def camera_loop(predictor: EmotionPredictor, source: str, options: PredictOption
             ok, bgr = capture.read()
             if not ok:
                 break
-            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
             read_ms = (time.perf_counter() - read_start) * 1e3
-            results = predictor.predict_frame(rgb, options.min_score, times=times)
+            # OpenCV's frame goes in as it is (BGR): the predictor converts only the face crops.
+            results = predictor.predict_frame(bgr, options.min_score, times=times, channels="bgr")
             if times is not None:
-                times.add("decode", read_ms)  # the camera's read and colour conversion
+                times.add("decode", read_ms)  # the camera's read
             frames += 1
             if options.annotated_dir is not None:
-
+                rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
                 save_annotated(rgb, results, options.annotated_dir / f"frame_{frames:06d}.jpg")
             now = time.perf_counter()
             if now - last_report >= report_every_s:
