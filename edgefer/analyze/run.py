@@ -77,13 +77,17 @@ def _progress(total: int | None):
     return Progress(*columns, console=console, transient=True, disable=not sys.stderr.isatty())
 
 
-def analyze(config: AnalyzeConfig, predictor=None) -> AnalyzeResult:
-    """Run the analysis the config describes and write its outputs; see the module docstring."""
+def analyze(config: AnalyzeConfig, predictor=None, source=None, on_frame=None) -> AnalyzeResult:
+    """Run the analysis the config describes and write its outputs; see the module docstring.
+
+    `predictor`: an EmotionPredictor to use instead of opening config.model; `source`: a FrameSource to read instead
+    of opening config.source (a generator of frames of your own); `on_frame(frames_read)` is called after each frame
+    (benchmarks watch memory with it)."""
     from edgefer.predictor import EmotionPredictor
 
     config.validate()
     out = Path(config.out)
-    source = open_source(config.source, config.fps)
+    source = source or open_source(config.source, config.fps)
     predictor = predictor or EmotionPredictor(config.model, num_threads=config.threads)
     classes = list(predictor.classes)
     tracker = Tracker(max_missed=config.max_missed)
@@ -110,6 +114,8 @@ def analyze(config: AnalyzeConfig, predictor=None) -> AnalyzeResult:
                     video.add(frame.pixels, frame.channels, shown)
                 elapsed = time.perf_counter() - started
                 progress.update(task, completed=frames_read, fps=frames_read / elapsed if elapsed else 0.0)
+                if on_frame is not None:
+                    on_frame(frames_read)
     except KeyboardInterrupt:
         error = f"interrupted after {frames_read} frames"
     except Exception:
