@@ -11,3 +11,32 @@ runner = CliRunner()
 def test_help_shows_no_value_after_flags():
     result = runner.invoke(app, ["predict", "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0 and "--detect" in result.output and "<bool>" not in result.output
+
+
+def test_cli_reference_is_current_and_lists_every_command():
+    """docs/cli.md is generated from the app: regenerate with `python -m edgefer.cli_support docs/cli.md`."""
+    from pathlib import Path
+
+    from edgefer.cli_support import cli_reference
+
+    text = cli_reference()
+    assert (Path(__file__).parents[1] / "docs" / "cli.md").read_text() == text, "docs/cli.md is out of date"
+    for command in ("train", "export", "bench", "predict", "models", "pipeline", "analyze", "data info"):
+        assert f"## `edgefer {command}`" in text
+    assert "--photos" in text and "--smooth" in text
+
+
+def test_readme_is_short_and_links_only_to_pages_that_exist():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).parents[1]
+    readme = (root / "README.md").read_text()
+    assert len(readme.splitlines()) <= 150
+    for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", readme):
+        if not target.startswith("http"):
+            assert (root / target).exists(), target
+    for page in (root / "docs").glob("*.md"):
+        for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", page.read_text()):
+            if not target.startswith("http"):
+                assert (page.parent / target).exists(), f"{page.name}: {target}"

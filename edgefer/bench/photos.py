@@ -199,7 +199,8 @@ def _collect(config: PhotoBenchConfig, photos: PhotoSet, pipelines: list[dict], 
     for r in range(config.rounds):
         note(f"photos: round {r + 1} of {config.rounds}")
         for pipeline in pipelines:
-            for form in pipeline["inputs"]:
+            forms = pipeline["inputs"]
+            for form in forms[r % len(forms):] + forms[: r % len(forms)]:  # a new order each round: no form always first
                 key = (pipeline["name"], form)
                 if "error" in collected.get(key, {}):
                     continue

@@ -277,9 +277,10 @@ class TrainConfig:
         return asdict(self)
 
 
-# The README's recipe table is generated from RECIPES (`python -m edgefer.train.config README.md`) and a test checks it.
+# docs/training.md's recipe table is generated from RECIPES (`python -m edgefer.train.config docs/training.md`) and a
+# test checks it.
 RECIPE_TABLE_BEGIN = ("<!-- recipes: generated from RECIPES in edgefer/train/config.py by "
-                      "`python -m edgefer.train.config README.md` -->")
+                      "`python -m edgefer.train.config docs/training.md` -->")
 RECIPE_TABLE_END = "<!-- /recipes -->"
 
 
@@ -302,7 +303,7 @@ def main(argv=None) -> int:
     import sys
 
 
-    for path in (sys.argv[1:] if argv is None else argv) or ["README.md"]:
+    for path in (sys.argv[1:] if argv is None else argv) or ["docs/training.md"]:
         if regenerate(path, RECIPE_TABLE_BEGIN, RECIPE_TABLE_END, recipe_table()):
             print(f"updated the recipe table of {path}")
     return 0

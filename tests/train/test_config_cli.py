@@ -1,5 +1,5 @@
 """Configuration written once: `edgefer train`'s options are TrainConfig's fields (flag, default and help from their
-metadata), and the README's recipe table is generated from RECIPES."""
+metadata), and docs/training.md's recipe table is generated from RECIPES."""
 
 import typer.main
 
@@ -44,15 +44,15 @@ def test_train_help_lists_every_option_field():
     assert "--resume" in text
 
 
-def test_readme_recipe_table_is_generated_from_the_recipes(monkeypatch):
+def test_docs_recipe_table_is_generated_from_the_recipes(monkeypatch):
     from pathlib import Path
 
     from edgefer.train.config import RECIPE_TABLE_BEGIN, RECIPE_TABLE_END, recipe_table
 
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    readme = (Path(__file__).parents[2] / "docs" / "training.md").read_text()
     section = readme[readme.index(RECIPE_TABLE_BEGIN): readme.index(RECIPE_TABLE_END) + len(RECIPE_TABLE_END)]
     assert section == recipe_table()
     for name, knobs in RECIPES.items():
         assert f"`{name}`" in section and all(f"| `{f}`" in section for f in ("--lr", "--batch-size", "--augment"))
     monkeypatch.setitem(RECIPES, "scratch", dict(RECIPES["scratch"], batch_size=96))
-    assert recipe_table() != section  # a changed default fails the check until the README is regenerated
+    assert recipe_table() != section  # a changed default fails the check until the docs are regenerated
