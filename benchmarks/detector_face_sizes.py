@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from edgefer.bench.frames import matched
-from edgefer.bench.photoset import REAL_PHOTOS, _place_face
+from edgefer.bench.photoset import REAL_PHOTOS, place_face
 from edgefer.data.sample import SAMPLE_PATH
 from edgefer.predictor import BlazeFaceDetector
 
@@ -41,7 +41,7 @@ def main() -> None:
         for face in faces:  # FER2013 faces pasted (a soft oval, as in the photo set's proxy)
             frame = room.copy()
             x, y = (int(v) for v in rng.integers(0, FRAME - side + 1, size=2))
-            _place_face(frame, face, (x, y, side, side), 0.0)
+            place_face(frame, face, (x, y, side, side), 0.0)
             found += matched([list(f.box) for f in detector.detect(np.asarray(frame))], [[x, y, side, side]])
             total += 1
         real_found = real_total = 0

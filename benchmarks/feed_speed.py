@@ -73,7 +73,7 @@ def main() -> None:
     if args.one:
         print(f"{seconds_per_step(args.one, args.alpha, args.img_size, args.steps, args.batch_size):.3f}")
         return
-    from edgefer.bench.run import machine_info
+    from edgefer.runs import machine_info
 
     print(f"MobileNetV2 a{args.alpha:g} at {args.img_size} px, batch {args.batch_size}, {args.steps} steps, "
           f"backend {os.environ.get('KERAS_BACKEND', 'tensorflow')}, {os.cpu_count()} CPUs, {machine_info()['cpu']}")

@@ -102,9 +102,9 @@ def main() -> None:
     parser.add_argument("--val-fraction", type=float, default=0.1)
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from edgefer.bench.run import machine_info
     from edgefer.data.loading import load_dataset
     from edgefer.data.splits import split_dataset
+    from edgefer.runs import machine_info
 
     train = split_dataset(load_dataset(args.data), val_fraction=args.val_fraction, seed=0).train
     labels = np.eye(7, dtype=np.float32)[train.labels]

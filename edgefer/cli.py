@@ -353,5 +353,19 @@ SOURCE_ARG = inspect.Parameter("source", inspect.Parameter.POSITIONAL_OR_KEYWORD
 app.command("analyze")(user_errors(command_with_options(_analyze, AnalyzeConfig, SOURCE_ARG)))
 
 
+def write_reference(path: str = "docs/cli.md") -> None:
+    """Write the CLI reference page (`python -m edgefer.cli --write-reference docs/cli.md`)."""
+    from edgefer.cli_support import cli_reference
+    from edgefer.fileio import write_text
+
+    write_text(path, cli_reference(app))
+    print(f"wrote {path}")
+
+
 if __name__ == "__main__":
-    app()
+    import sys
+
+    if sys.argv[1:2] == ["--write-reference"]:
+        write_reference(*sys.argv[2:3])
+    else:
+        app()

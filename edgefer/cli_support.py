@@ -128,27 +128,14 @@ def command_with_options(function, config_class, *extra: inspect.Parameter):
 # The CLI reference (docs/cli.md), generated from the typer app so that it cannot drift from the options
 
 
-def cli_reference() -> str:
-    """Markdown for every command and option of `edgefer`, as typer's own docs generator writes it."""
+def cli_reference(app) -> str:
+    """Markdown for every command and option of the `edgefer` app, as typer's own docs generator writes it."""
     from typer.cli import get_docs_for_click
     from typer.main import get_command
-
-    from edgefer.cli import app
 
     command = get_command(app)
     ctx = typer.Context(command, info_name="edgefer")  # plain text: no rich markup in the generated page
     text = get_docs_for_click(obj=command, ctx=ctx, name="edgefer", title="`edgefer` command reference")
-    note = ("<!-- generated from the typer app by `python -m edgefer.cli_support docs/cli.md`; "
+    note = ("<!-- generated from the typer app by `python -m edgefer.cli --write-reference docs/cli.md`; "
             "tests/test_cli.py checks it is current -->\n\n")
     return note + text.strip() + "\n"
-
-
-if __name__ == "__main__":
-    import sys
-    from pathlib import Path
-
-    from edgefer.fileio import write_text
-
-    target = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/cli.md")
-    write_text(target, cli_reference())
-    print(f"wrote {target}")

@@ -149,10 +149,18 @@ def _open_tflite(path: Path, num_threads: int | None, runtime: str | None):
 
 
 def read_model_meta(path) -> dict | None:
-    """The facts edgefer embeds in a .tflite (a zip with model.json appended), else None."""
+    """The facts in a .tflite's associated files (a zip appended to the flatbuffer): edgefer's model.json, else the
+    class names of a standard metadata label file (labels.txt, one per line) as {"classes": [...]}; else None."""
     try:
         with zipfile.ZipFile(path) as archive:
-            return json.loads(archive.read("model.json"))
+            names = set(archive.namelist())
+            if "model.json" in names:
+                return json.loads(archive.read("model.json"))
+            label_files = sorted(n for n in names if n.endswith(".txt") and "label" in n.lower())
+            if label_files:
+                lines = archive.read(label_files[0]).decode("utf-8", errors="replace").splitlines()
+                return {"classes": [line.strip() for line in lines if line.strip()]}
+            return None
     except (zipfile.BadZipFile, KeyError, ValueError, OSError):
         return None
 

@@ -62,6 +62,10 @@ class TFLiteRunner:
         return self.model.output_dtype
 
     def predict(self, faces: np.ndarray, batch_size: int = 64) -> np.ndarray:
+        """Gray faces (N, H, W, 1) go into an RGB-input model as three equal channels (its luma gives them back)."""
+        channels = int(self.model.input["shape"][-1])
+        if faces.shape[-1] == 1 and channels == 3:
+            faces = np.repeat(faces, 3, axis=-1)
         return np.concatenate([self.model.run(self.model.quantize(faces[start : start + batch_size]))
                                for start in range(0, len(faces), batch_size)])
 
@@ -86,6 +90,10 @@ class OnnxRunner:
         return tuple(self.session.get_inputs()[0].shape[1:])
 
     def predict(self, faces: np.ndarray, batch_size: int = 64) -> np.ndarray:
+        """A model with a fixed batch (the batch-1 exports for NNAPI, CoreML and the web) is run a face at a time."""
+        fixed = self.session.get_inputs()[0].shape[0]
+        if isinstance(fixed, int) and fixed > 0:
+            batch_size = fixed
         outputs = []
         for start in range(0, len(faces), batch_size):
             chunk = faces[start : start + batch_size].astype(np.float32)

@@ -9,6 +9,7 @@ go by default. Training, export and bench all import it from here, so no stage r
 from __future__ import annotations
 
 import json
+import os
 import platform
 import sys
 from dataclasses import asdict, dataclass, field, fields
@@ -127,3 +128,23 @@ class RunRecord:
 def default_export_dir(run_dir: Path) -> Path:
     """Where `edgefer export RUN` puts RUN's artifacts and where `edgefer bench RUN` looks for them."""
     return EXPORT_ROOT / Path(run_dir).name
+
+
+# The CPU facts every benchmark and analysis records (`machine_info`), and the vector extensions they name.
+VECTOR_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "neon", "asimd", "asimddp")
+
+
+def _cpuinfo_field(lines: list[str], *names: str) -> str | None:
+    return next((s.split(":", 1)[1].strip() for s in lines if s.split(":", 1)[0].strip() in names), None)
+
+
+def machine_info() -> dict:
+    """CPU model, the vector extensions of VECTOR_FLAGS it has, cores, OS and Python of this machine."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        lines = []
+    cpu = _cpuinfo_field(lines, "model name") or platform.processor()
+    flags = set((_cpuinfo_field(lines, "flags", "Features") or "").split())
+    return {"cpu": cpu, "vector_extensions": [f for f in VECTOR_FLAGS if f in flags], "cores": os.cpu_count(),
+            "os": platform.platform(), "python": platform.python_version()}

@@ -14,12 +14,12 @@ def test_help_shows_no_value_after_flags():
 
 
 def test_cli_reference_is_current_and_lists_every_command():
-    """docs/cli.md is generated from the app: regenerate with `python -m edgefer.cli_support docs/cli.md`."""
+    """docs/cli.md is generated from the app: regenerate with `python -m edgefer.cli --write-reference docs/cli.md`."""
     from pathlib import Path
 
     from edgefer.cli_support import cli_reference
 
-    text = cli_reference()
+    text = cli_reference(app)
     assert (Path(__file__).parents[1] / "docs" / "cli.md").read_text() == text, "docs/cli.md is out of date"
     for command in ("train", "export", "bench", "predict", "models", "pipeline", "analyze", "data info"):
         assert f"## `edgefer {command}`" in text

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgefer.analyze.sources import opencv
 from edgefer.fileio import atomic_path, csv_text, write_json, write_text
 
 FACE_COLUMNS = ("frame", "time_s", "track", "x", "y", "w", "h", "label", "score", "face_score")
@@ -146,8 +147,6 @@ class AnnotatedVideo:
     """The source's frames with each track's box, id and smoothed label drawn, written with OpenCV (mp4v)."""
 
     def __init__(self, path: Path, fps: float):
-        from edgefer.analyze.sources import opencv
-
         self.cv2 = opencv()
         self.path, self.fps = Path(path), fps
         self.path.parent.mkdir(parents=True, exist_ok=True)

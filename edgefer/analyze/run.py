@@ -17,7 +17,9 @@ from edgefer.analyze.outputs import AnnotatedVideo, FaceRows, TrackStats, plot_t
 from edgefer.analyze.sources import open_source
 from edgefer.analyze.tracking import EmotionSmoother, Tracker
 from edgefer.errors import ConfigError
+from edgefer.predictor import EmotionPredictor
 from edgefer.progress import console, note
+from edgefer.runs import machine_info
 
 
 @dataclass
@@ -83,8 +85,6 @@ def analyze(config: AnalyzeConfig, predictor=None, source=None, on_frame=None) -
     `predictor`: an EmotionPredictor to use instead of opening config.model; `source`: a FrameSource to read instead
     of opening config.source (a generator of frames of your own); `on_frame(frames_read)` is called after each frame
     (benchmarks watch memory with it)."""
-    from edgefer.predictor import EmotionPredictor
-
     config.validate()
     out = Path(config.out)
     source = source or open_source(config.source, config.fps)
@@ -133,8 +133,6 @@ def analyze(config: AnalyzeConfig, predictor=None, source=None, on_frame=None) -
         video.close()
     seconds = time.perf_counter() - started
     summaries = stats.summaries()
-    from edgefer.bench.run import machine_info
-
     summary = {
         "source": source.name, "kind": source.kind, "model": str(predictor.model_path), "classes": classes,
         "cpu": machine_info()["cpu"], "frames_read": frames_read, "frames_analysed": analysed,

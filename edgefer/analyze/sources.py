@@ -19,8 +19,10 @@ from typing import Iterator
 
 import numpy as np
 
+from edgefer.bench.photoset import place_face
 from edgefer.data.sample import SAMPLE_PATH
 from edgefer.errors import DataError
+from edgefer.fileio import atomic_path
 from edgefer.predictor import IMAGE_SUFFIXES, open_image
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
@@ -166,12 +168,10 @@ class SampleClip(FrameSource):
         return out + [SAMPLE_PHOTO_FACE]
 
     def frames(self) -> Iterator[Frame]:
-        from edgefer.bench.photoset import _place_face
-
         for index in range(self.expected):
             frame = self._background.copy()
             for person, (box, _) in zip(SAMPLE_PEOPLE, self.faces_at(index)):
-                _place_face(frame, self._faces[person["faces"][self._phase(index)][0]], box, 0.0)
+                place_face(frame, self._faces[person["faces"][self._phase(index)][0]], box, 0.0)
             yield Frame(index, index / self.fps, np.asarray(frame), "rgb")
 
     def write(self, path: Path) -> Path:
@@ -182,8 +182,6 @@ class SampleClip(FrameSource):
 def write_video(frames, path: Path, fps: float) -> Path:
     """Frames (RGB numpy) to an mp4 file (OpenCV, mp4v), whole or not at all: for the sample clip as a file."""
     cv2 = opencv()
-    from edgefer.fileio import atomic_path
-
     path = Path(path)
     with atomic_path(path) as tmp:
         writer = None

@@ -25,7 +25,7 @@ from pathlib import Path
 import edgefer.predictor as predictor_module
 from edgefer.bench.jobs import worker_main
 from edgefer.errors import first_line
-from edgefer.predictor import EmotionPredictor, StageTimes
+from edgefer.predictor import EmotionPredictor, StageTimes, open_image
 
 
 def _edgefer_pipeline(job: dict):
@@ -117,8 +117,6 @@ def _decoded(path: str, form: str):
     """An image file as a camera loop or a service holds it: upright, 3 channels, as a decoded PIL image ("pil") or
     a uint8 numpy array in `form`'s channel order ("rgb" or "bgr")."""
     import numpy as np
-
-    from edgefer.predictor import open_image
 
     image = open_image(path).convert("RGB")
     if form == "pil":

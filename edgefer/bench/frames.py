@@ -21,7 +21,6 @@ import numpy as np
 
 from edgefer.bench.frameset import TRUTH_FILE, make_frame_set
 from edgefer.bench.jobs import run_in_worker
-from edgefer.bench.run import machine_info
 from edgefer.errors import DataError, ModelError
 from edgefer.fileio import discard_damaged, write_json, write_text
 from edgefer.predictor import (
@@ -33,7 +32,7 @@ from edgefer.predictor import (
     resolve_model_path,
 )
 from edgefer.progress import note
-from edgefer.runs import package_versions
+from edgefer.runs import machine_info, package_versions
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
 PEERS = ("fer",)

@@ -28,12 +28,12 @@ import numpy as np
 from edgefer.bench.frames import PEERS, matched
 from edgefer.bench.frameset import TRUTH_FILE
 from edgefer.bench.jobs import run_in_worker
-from edgefer.bench.run import machine_info
+from edgefer.bench.photoset import make_photo_set
 from edgefer.errors import DataError, ModelError
-from edgefer.fileio import write_json, write_text
+from edgefer.fileio import atomic_path, write_json, write_text
 from edgefer.predictor import FER2013_CLASSES, IMAGE_SUFFIXES, PACKAGED_MODELS, resolve_model_path
 from edgefer.progress import note
-from edgefer.runs import package_versions
+from edgefer.runs import machine_info, package_versions
 
 BUILT_IN = "sample"
 INPUTS = ("file", "pil", "rgb", "bgr")
@@ -75,8 +75,6 @@ def bucket_of(width: int, height: int) -> str:
 
 def open_photo_set(source: str, out: Path, data: str | None = None, per_class: int = 30) -> PhotoSet:
     if source == BUILT_IN:
-        from edgefer.bench.photoset import make_photo_set
-
         folder = out / "photos"
         note(f"building the photo set (real photos + labelled proxy) in {folder}")
         make_photo_set(folder, data=data, per_class=per_class)
@@ -378,8 +376,6 @@ def plot(report: PhotoReport, path: Path) -> Path | None:
         import matplotlib.pyplot as plt
     except ImportError:
         return None
-    from edgefer.fileio import atomic_path
-
     names = [b for b, _, _ in BUCKETS if any(r.bucket == b for r in report.rows)]
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
     for pipeline in dict.fromkeys(r.pipeline for r in report.rows):

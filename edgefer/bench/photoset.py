@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from edgefer.bench.frameset import TRUTH_FILE
+from edgefer.data.loading import load_dataset
 from edgefer.data.sample import SAMPLE_PATH
 from edgefer.fileio import atomic_path, write_json, write_text
 
@@ -212,8 +213,6 @@ def _real_photos(folder: Path, rng: np.random.Generator, truth: dict, provenance
 
 def _proxy_faces(data, per_class: int, seed: int):
     """(faces, labels, classes, where from): PublicTest faces of `data`, else the embedded sample's."""
-    from edgefer.data.loading import load_dataset
-
     dataset = load_dataset(data)
     rows = np.flatnonzero(dataset.usage == "PublicTest")
     rng = np.random.default_rng(seed)
@@ -226,7 +225,7 @@ def _proxy_faces(data, per_class: int, seed: int):
     return dataset.images[chosen], dataset.labels[chosen], dataset.classes, origin
 
 
-def _place_face(frame, face: np.ndarray, box, tilt: float) -> None:
+def place_face(frame, face: np.ndarray, box, tilt: float) -> None:
     """Paste a gray face into `frame` at box (x, y, side, side), turned by `tilt` degrees, with a soft oval edge."""
     from PIL import ImageDraw
 
@@ -272,7 +271,7 @@ def _proxy(folder: Path, data, per_class: int, rng: np.random.Generator, truth: 
         side = max(12, round(short * rng.uniform(*kind.face_share)))
         x = int(rng.integers(0, max(1, width - side + 1)))
         y = int(rng.integers(0, max(1, height - side + 1)))
-        _place_face(frame, face, (x, y, side, side), float(rng.uniform(-MAX_TILT, MAX_TILT)))
+        place_face(frame, face, (x, y, side, side), float(rng.uniform(-MAX_TILT, MAX_TILT)))
         image, quality = _finish(_camera(frame, rng), rng)
         name = f"proxy/{classes[int(label)]}/{i:04d}.jpg"
         _save_jpeg(image, folder / name, quality)

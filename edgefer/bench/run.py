@@ -12,8 +12,6 @@ two copies of the same network read 0.69 and 1.09 ms.
 
 from __future__ import annotations
 
-import os
-import platform
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +30,7 @@ from edgefer.export.meta import read_meta
 from edgefer.predictor import BLAZEFACE_FILE, PACKAGED_MODELS, TTA_MODES, packaged_model_path
 from edgefer.progress import note
 from edgefer.runners import open_runner
-from edgefer.runs import RUN_FILE, RunRecord, default_export_dir, package_versions
+from edgefer.runs import RUN_FILE, RunRecord, default_export_dir, machine_info, package_versions
 
 ARTIFACT_SUFFIXES = (".keras", ".tflite", ".onnx")
 
@@ -155,24 +153,6 @@ def prepare(path: Path, faces: np.ndarray, classes, config: BenchConfig) -> tupl
 
 # Vector extensions that change int8/fp32 kernel speed (and onnxruntime's int8 numerics): latency rankings between
 # models flip between an AVX2-only and an AVX-512 CPU of the same name, so a report says which it ran on.
-VECTOR_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "neon", "asimd", "asimddp")
-
-
-def _cpuinfo_field(lines: list[str], *names: str) -> str | None:
-    return next((s.split(":", 1)[1].strip() for s in lines if s.split(":", 1)[0].strip() in names), None)
-
-
-def machine_info() -> dict:
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-    except OSError:
-        lines = []
-    cpu = _cpuinfo_field(lines, "model name") or platform.processor()
-    flags = set((_cpuinfo_field(lines, "flags", "Features") or "").split())
-    return {"cpu": cpu, "vector_extensions": [f for f in VECTOR_FLAGS if f in flags], "cores": os.cpu_count(),
-            "os": platform.platform(), "python": platform.python_version()}
-
-
 def _run_worker(job: dict, workdir: Path) -> dict:
     return run_in_worker("edgefer.bench.worker", job, workdir)
 

@@ -1,7 +1,9 @@
 """Registry of export formats: how each artifact is converted from the Keras model and checked.
 
 TFLite goes through `TFLiteConverter.from_keras_model` (Keras 3's `model.export` with a Resizing
-layer runs BatchNorm in training mode; see benchmarks/README.md). ONNX goes through
+layer runs BatchNorm in training mode; see benchmarks/README.md), then gets an RGB input with the gray conversion
+inside (`edgefer.export.rgb_input`: what phone toolchains feed) and standard TFLite metadata (`edgefer.export.meta`).
+ONNX goes through
 `tf2onnx.convert.from_keras` at opset 17 with a dynamic batch dimension. int8 ONNX is
 onnxruntime static quantization (QOperator: the fast int8 form on CPUs) with uint8 activations and
 int8 weights in 7-bit range (`reduce_range`). Why 7 bits: on x86 CPUs without VNNI (AVX2, and
@@ -24,6 +26,7 @@ import numpy as np
 from edgefer.conversion import representative_faces, tensorflow, tflite_converter, tflite_fp32
 from edgefer.errors import ModelError, first_line
 from edgefer.export.meta import embed_onnx, embed_tflite
+from edgefer.export.rgb_input import rgb_input
 from edgefer.predictor import find_interpreter
 
 ONNX_OPSET = 17
@@ -75,6 +78,18 @@ class ExportFormat:
     in_all: bool = True  # part of `export --all` (formats that work for every model)
     write: Callable[[object, Path, dict | None], None] = write_tflite  # (artifact, path, metadata) -> file
     io: Callable[[object], dict] = tflite_io  # artifact -> {"input": {...}, "output": {...}} dtype/scale/zero
+    batch: int | None = None  # a fixed batch size (None: any)
+
+
+def with_rgb_input(convert: Callable[[object, np.ndarray], bytes]) -> Callable[[object, np.ndarray], bytes]:
+    """A TFLite converter whose artifact takes RGB (luma inside, `edgefer.export.rgb_input`): what every TFLite format
+    registered below exports; the converters themselves make the gray-input flatbuffer."""
+
+    def convert_rgb(model, calibration) -> bytes:
+        return rgb_input(convert(model, calibration))
+
+    convert_rgb.__name__ = f"{convert.__name__}_rgb"
+    return convert_rgb
 
 
 def tflite_fp16(model, calibration) -> bytes:
@@ -115,18 +130,24 @@ def tflite_int16x8(model, calibration) -> bytes:
     return converter.convert()
 
 
-def onnx_fp32(model, calibration):
+def onnx_fp32(model, calibration, batch: int | None = None):
     tf = tensorflow()
     import tf2onnx
 
-    signature = (tf.TensorSpec((None, 48, 48, 1), tf.float32, name="face"),)
+    signature = (tf.TensorSpec((batch, 48, 48, 1), tf.float32, name="face"),)
     proto, _ = tf2onnx.convert.from_keras(model, input_signature=signature, opset=ONNX_OPSET)
     return proto
 
 
-def onnx_int8(model, calibration):
+def onnx_fp32_batch1(model, calibration):
+    """A fixed batch of 1: ONNX Runtime's NNAPI and CoreML execution providers (and onnxruntime-web's WebGPU/WebNN)
+    place nodes only where every shape is static."""
+    return onnx_fp32(model, calibration, batch=1)
+
+
+def _quantized_onnx(proto, calibration, quant_format, per_channel: bool):
     import onnx
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization import CalibrationDataReader, QuantType, quantize_static
 
     class Faces(CalibrationDataReader):
         def __init__(self, name):
@@ -135,32 +156,52 @@ def onnx_int8(model, calibration):
         def get_next(self):
             return next(self.items, None)
 
-    proto = onnx_fp32(model, calibration)
     with tempfile.TemporaryDirectory() as tmp:
         source, target = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
         onnx.save(proto, source)
-        quantize_static(str(source), str(target), Faces(proto.graph.input[0].name), quant_format=QuantFormat.QOperator,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True,
+        quantize_static(str(source), str(target), Faces(proto.graph.input[0].name), quant_format=quant_format,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=per_channel,
                         reduce_range=True)
         return onnx.load(str(target))
+
+
+def onnx_int8(model, calibration):
+    from onnxruntime.quantization import QuantFormat
+
+    return _quantized_onnx(onnx_fp32(model, calibration), calibration, QuantFormat.QOperator, per_channel=True)
+
+
+def onnx_qdq(model, calibration):
+    """int8 in the QDQ form (QuantizeLinear / DequantizeLinear around float operators), batch 1: what the NNAPI,
+    CoreML and QNN execution providers take (the QOperator form's com.microsoft QLinear* operators block them).
+    Per-tensor weights, u8 activations and 7-bit s8 weights (see the module docstring)."""
+    from onnxruntime.quantization import QuantFormat
+
+    return _quantized_onnx(onnx_fp32_batch1(model, calibration), calibration, QuantFormat.QDQ, per_channel=False)
 
 
 EXPORT_FORMATS: dict[str, ExportFormat] = {
     f.name: f
     for f in (
-        ExportFormat("fp32", "model_fp32.tflite", "TFLite float32", False, tflite_fp32),
-        ExportFormat("fp16", "model_fp16.tflite", "TFLite float16 weights", False, tflite_fp16),
-        ExportFormat("dynamic", "model_dynamic.tflite", "TFLite dynamic-range int8 weights", True, tflite_dynamic),
-        ExportFormat("int8", "model_int8.tflite", "TFLite full-integer int8, uint8 in/out", True, tflite_int8),
+        ExportFormat("fp32", "model_fp32.tflite", "TFLite float32, RGB in", False, with_rgb_input(tflite_fp32)),
+        ExportFormat("fp16", "model_fp16.tflite", "TFLite float16 weights, RGB in", False, with_rgb_input(tflite_fp16)),
+        ExportFormat("dynamic", "model_dynamic.tflite", "TFLite dynamic-range int8 weights, RGB in", True,
+                     with_rgb_input(tflite_dynamic)),
+        ExportFormat("int8", "model_int8.tflite", "TFLite full-integer int8, uint8 RGB in / uint8 out", True,
+                     with_rgb_input(tflite_int8)),
         # Not in --all: LiteRT refuses some int16x8 models at load time ("no_integer_overflow_from_quantization
         # ... DEPTHWISE_CONV_2D failed to prepare"; measured on untrained MobileNetV2 at 64 and 224 px, while
         # trained MobileNetV2-96 and EfficientNetB0 load). When asked for, such a file is rejected with that reason.
-        ExportFormat("int16x8", "model_int16x8.tflite", "TFLite int8 weights, int16 activations, float in/out",
-                     True, tflite_int16x8, in_all=False),
+        ExportFormat("int16x8", "model_int16x8.tflite", "TFLite int8 weights, int16 activations, float RGB in/out",
+                     True, with_rgb_input(tflite_int16x8), in_all=False),
         ExportFormat("onnx", "model.onnx", f"ONNX float32, opset {ONNX_OPSET}, dynamic batch", False, onnx_fp32,
                      write=write_onnx, io=onnx_io),
         ExportFormat("onnx-int8", "model_int8.onnx", "ONNX int8 (ORT static, QOperator, u8 activations, 7-bit s8 weights)",
                      True, onnx_int8, write=write_onnx, io=onnx_io),
+        ExportFormat("onnx-b1", "model_b1.onnx", f"ONNX float32, opset {ONNX_OPSET}, batch 1 static (NNAPI, CoreML, "
+                     "the web)", False, onnx_fp32_batch1, write=write_onnx, io=onnx_io, batch=1),
+        ExportFormat("onnx-qdq", "model_qdq.onnx", "ONNX int8 QDQ, batch 1 static (NNAPI, CoreML, QNN)", True,
+                     onnx_qdq, write=write_onnx, io=onnx_io, batch=1),
     )
 }
 DEFAULT_FORMATS = ("int8", "onnx")

@@ -1,18 +1,19 @@
 """Labels and input facts that travel inside each artifact and beside it.
 
-TFLite: a zip archive holding `model.json` appended to the flatbuffer (the "associated files"
-convention of TFLite metadata: interpreters ignore the trailing bytes, and `zipfile` reads them
-with the standard library alone). ONNX: `metadata_props["edgefer"]`. Beside the artifacts:
+TFLite: standard TFLite Model Metadata (`edgefer.export.tflite_metadata`: the TFLITE_METADATA buffer that MediaPipe
+and the LiteRT tooling read, with `labels.txt` as the output's labels) and, as its associated files appended in a
+zip, `labels.txt` and `model.json` (interpreters ignore the trailing bytes; `zipfile` reads them with the standard
+library alone, which is how the device predictor does it). ONNX: `metadata_props["edgefer"]`. Beside the artifacts:
 `labels.json` (class names in order) and `model.json` (facts of every artifact).
 """
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 from pathlib import Path
 
+from edgefer import __version__
+from edgefer.export.tflite_metadata import with_metadata
 from edgefer.predictor import read_model_meta
 from edgefer.runs import read_json_object
 
@@ -21,11 +22,8 @@ ONNX_KEY = "edgefer"
 
 
 def embed_tflite(model_bytes: bytes, meta: dict) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(META_NAME, json.dumps(meta, indent=1))
-        archive.writestr("labels.txt", "\n".join(meta["classes"]) + "\n")
-    return model_bytes + buffer.getvalue()
+    """The flatbuffer with standard metadata and its associated files (labels.txt, model.json)."""
+    return with_metadata(model_bytes, meta, version=str(meta.get("edgefer_version", __version__)))
 
 
 def read_tflite_meta(path: Path) -> dict | None:

@@ -27,6 +27,7 @@ from edgefer.errors import ModelError, first_line
 from edgefer.export.bundle import write_bundle
 from edgefer.export.formats import EXPORT_FORMATS, ExportFormat
 from edgefer.export.meta import read_export_record
+from edgefer.export.accelerators import placement
 from edgefer.fileio import write_json
 from edgefer.predictor import BLAZEFACE_FILE
 from edgefer.runners import KerasRunner, open_runner
@@ -51,6 +52,7 @@ class ArtifactResult:
     seconds: float = 0.0
     reason: str = ""
     meta: dict = field(default_factory=dict)
+    accelerators: dict | None = None  # ONNX: share of nodes NNAPI / CoreML would run (edgefer.export.accelerators)
 
 
 @dataclass
@@ -95,8 +97,11 @@ def artifact_meta(fmt: ExportFormat, io_facts: dict, source: RunSource) -> dict:
         "weights": source.run.weights,
         "run": source.name,
         "edgefer_version": __version__,
-        "input": {"shape": [None, 48, 48, 1], "layout": "NHWC", "range": [0, 255],
-                  "meaning": "raw 48x48 grayscale face; resizing and scaling are inside the model"},
+        "input": {"shape": [fmt.batch, 48, 48, 3 if fmt.filename.endswith(".tflite") else 1], "layout": "NHWC",
+                  "range": [0, 255],
+                  "meaning": ("raw 48x48 face, RGB (gray in three equal channels gives the same); gray conversion, "
+                              "resizing and scaling are inside the model" if fmt.filename.endswith(".tflite") else
+                              "raw 48x48 grayscale face; resizing and scaling are inside the model")},
     }
     meta["input"].update(io_facts["input"])
     meta["output"] = {**io_facts["output"], "meaning": "class probabilities"}
@@ -181,12 +186,13 @@ def export_one(fmt: ExportFormat, model, source: RunSource, out: Path, calibrati
     stale.unlink(missing_ok=True)  # an earlier export's verdict on this format no longer holds
     with contextlib.suppress(OSError):
         (out / "rejected").rmdir()  # only if empty
+    accelerators = placement(final) if final.exists() and final.suffix == ".onnx" and check_result["passed"] else None
     return ArtifactResult(
         format=fmt.name, file=str(final) if final.exists() else None,
         status="ok" if check_result["passed"] else "failed",
         size_mb=final.stat().st_size / 1e6 if final.exists() else 0.0, agreement=check_result["agreement"],
         accuracy=check_result["accuracy"], keras_accuracy=keras_accuracy, seconds=time.perf_counter() - start,
-        reason=check_result["reason"], meta=meta,
+        reason=check_result["reason"], meta=meta, accelerators=accelerators,
     )
 
 
@@ -249,11 +255,12 @@ def results_table(folder: Path, results: list[ArtifactResult], check_samples: in
     from rich.table import Table
 
     table = Table(title=f"export to {folder}  (checked on {check_samples} validation faces against Keras)")
-    for column in ("format", "file", "size MB", "agreement", "accuracy (Keras)", "status"):
+    for column in ("format", "file", "size MB", "agreement", "accuracy (Keras)", "NNAPI / CoreML nodes", "status"):
         table.add_column(column, overflow="fold")
     pct = lambda v: "-" if v is None else f"{v:.1%}"  # noqa: E731
     for r in results:
         status = "[green]ok[/]" if r.status == "ok" else f"[red]failed[/]: {r.reason}"
+        placed = "-" if not r.accelerators else f"{r.accelerators['nnapi']:.0%} / {r.accelerators['coreml']:.0%}"
         table.add_row(r.format, Path(r.file).name if r.file else "-", f"{r.size_mb:.2f}", pct(r.agreement),
-                      f"{pct(r.accuracy)} ({pct(r.keras_accuracy)})", status)
+                      f"{pct(r.accuracy)} ({pct(r.keras_accuracy)})", placed, status)
     return table

@@ -3,7 +3,8 @@
 A team with its own few thousand faces (its cameras, its light, its classes) does better starting from a network
 that already knows faces than from ImageNet's photos of objects, and far better than from scratch. The packaged
 models are that network. Their weights are read from the very int8 TFLite file the package ships (no second copy,
-no download): every CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED op's int8 weights and int32 bias, dequantized
+no download): every CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED op's int8 weights and int32 bias (but the fixed
+RGB-to-gray convolution in front, a 1x1 kernel from 3 channels to 1), dequantized
 with their per-channel scales, go in op order into the matching Keras layers of the same architecture (the card
 says which: model, width, input size). The converter folded each BatchNormalization into its convolution, so the
 Keras BatchNormalization layers are set to pass values through and add that bias (mean 0, variance 1 - eps,
@@ -98,6 +99,8 @@ def tflite_layers(path: Path) -> list[tuple[str, np.ndarray, np.ndarray]]:
         if op["op_name"] not in WEIGHT_OPS:
             continue
         _, weight_index, bias_index = op["inputs"][:3]
+        if op["op_name"] == "CONV_2D" and tuple(tensors[weight_index]["shape"]) == (1, 1, 1, 3):
+            continue  # the RGB front (a fixed luma convolution, edgefer.export.rgb_input), not the network's
         weight = _dequantize(interpreter.get_tensor(weight_index), tensors[weight_index]["quantization_parameters"])
         bias = _dequantize(interpreter.get_tensor(bias_index), tensors[bias_index]["quantization_parameters"])
         if op["op_name"] == "CONV_2D":  # (out, kh, kw, in)

@@ -158,7 +158,7 @@ def test_any_size_is_resized_to_the_model_input(int8_predictor, faces, tmp_path)
     for i, (face, label) in enumerate(zip(images[::3], labels[::3])):
         original = int8_predictor.predict(face)
         big = np.asarray(Image.fromarray(face).resize((200, 200), Image.Resampling.BILINEAR))
-        assert int8_predictor.prepare(big).shape == (48, 48, 1)
+        assert int8_predictor.prepare(big).shape == (48, 48, 3)  # exported TFLite takes RGB; gray fills 3 channels
         from_big = int8_predictor.predict(big)
         color_jpg = tmp_path / f"face{i}.jpg"
         Image.fromarray(big).convert("RGB").save(color_jpg, quality=95)
