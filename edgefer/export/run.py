@@ -24,10 +24,10 @@ from edgefer import __version__
 from edgefer.data.loading import load_dataset
 from edgefer.data.splits import run_splits, stratified_subset
 from edgefer.errors import ModelError, first_line
+from edgefer.export.accelerators import placement
 from edgefer.export.bundle import write_bundle
 from edgefer.export.formats import EXPORT_FORMATS, ExportFormat
 from edgefer.export.meta import read_export_record
-from edgefer.export.accelerators import placement
 from edgefer.fileio import write_json
 from edgefer.predictor import BLAZEFACE_FILE
 from edgefer.runners import KerasRunner, open_runner
