@@ -265,7 +265,7 @@ def predict_command(
     detector: str = typer.Option("blazeface", "--detector", help="blazeface (shipped, TFLite) or haar (needs OpenCV 4.x)."),
     min_score: float = typer.Option(0.5, "--min-score", min=0.0, max=1.0, help="Face detector confidence threshold."),
     tta: str = typer.Option("none", "--tta", help="Test-time augmentation: none, or flip (average with the mirrored face: more accurate, twice the work)."),
-    model_name: Optional[str] = typer.Option(None, "--model", help="A packaged model: default (the most accurate on FER2013 labels), fast (the fastest) or ferplus (8 classes, FER+ labels); see `edgefer models`. Or a .tflite path."),
+    model_name: Optional[str] = typer.Option(None, "--model", help="A packaged model: default (the most accurate on FER2013 labels), fast (the fastest), auto (the one `edgefer models` recommends for this CPU, timed here) or ferplus (8 classes, FER+ labels). Or a .tflite path."),
     stage_times: bool = typer.Option(False, "--stage-times", help="With --camera: show where each frame's time goes (read, detector resize / invoke / NMS, crops, classifier), mean ms per stage in every report."),
 ) -> None:
     """Facial expression of face images, of every face in photos (--detect), or live from a camera.
@@ -292,19 +292,23 @@ def predict_command(
 @app.command("models")
 @user_errors
 def models_command() -> None:
-    """The models shipped inside edgefer (use one with `edgefer predict --model NAME`): accuracy, speed, trade-off.
+    """The models shipped inside edgefer, timed on this CPU, and the one to use here (`--model auto` picks it).
 
-    Figures come from each model's card (NAME_model.json beside it), written from a real `edgefer bench` run on the
-    FER2013 PublicTest faces; latency depends on the CPU, so compare models within one bench run on yours.
+    Accuracy and labels come from each model's card (a real `edgefer bench` run on FER2013 PublicTest; NAME_model.json
+    beside it, where the training and the run are described); the time per face is measured now, on this machine.
     """
     from edgefer.packaged import models_table, packaged_models
+    from edgefer.predictor import _p50_ms, auto_model
 
     models = packaged_models()
-    out.print(models_table(models))
-    for model in models:
-        out.print(f"[bold]{model.name}[/] (measured on {model.machine}): "
-                  f"{model.card.get('tradeoff') or 'no trade-off recorded'}", highlight=False)
-    out.print("Use one with `edgefer predict --model NAME IMAGE...`; `default` is used when no model is given.")
+    choice = auto_model()
+    here = {**{m.name: _p50_ms(m.path, 1, 100) for m in models}, **choice.latency_ms}
+    out.print(models_table(models, here))
+    name, why = choice.reason.split(": ", 1)
+    out.print(f"Recommended here: [bold]{name}[/]", highlight=False)
+    out.print(f"  {why}.", highlight=False)
+    out.print("Use one with --model NAME, or --model auto (EmotionPredictor(\"auto\") in Python).", highlight=False)
+    out.print("ferplus answers the FER+ annotators' 8 classes (with Contempt).", highlight=False)
 
 
 def _pipeline(**options) -> None:

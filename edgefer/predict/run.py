@@ -14,6 +14,7 @@ from pathlib import Path
 
 from edgefer.predict.annotate import save_annotated
 from edgefer.predictor import (
+    AUTO,
     IMAGE_SUFFIXES,
     PACKAGED_MODELS,
     EmotionPredictor,
@@ -50,9 +51,9 @@ def split_model_and_images(paths: list[str], model: str | None = None) -> tuple[
         raise PredictorError(f"two models given: {positional} and --model {model}; give one")
     if positional is not None:
         return positional, paths[1:]
-    if model is not None and model not in PACKAGED_MODELS and Path(model).suffix.lower() != ".tflite":
-        raise PredictorError(f"--model {model}: expected a packaged model ({', '.join(PACKAGED_MODELS)}) "
-                             f"or a .tflite file")
+    if model is not None and model not in (*PACKAGED_MODELS, AUTO) and Path(model).suffix.lower() != ".tflite":
+        raise PredictorError(f"--model {model}: expected a packaged model ({', '.join(PACKAGED_MODELS)}), "
+                             f"{AUTO} (the one for this CPU) or a .tflite file")
     return resolve_model_path(model), paths
 
 

@@ -52,10 +52,8 @@ def test_models_lists_each_packaged_model_with_its_card_figures():
     assert [m.name for m in shipped] == list(PACKAGED_MODELS)
     for model in shipped:
         row = next(line for line in result.stdout.splitlines() if f" {model.name} " in line)
-        assert f"{model.accuracy:.2%}" in row and f"{model.latency_ms():.2f}" in row
+        assert f"{model.accuracy:.2%}" in row and float(row.split("│")[-2]) > 0  # card accuracy; ms measured here
         assert model.card["tradeoff"], f"{model.name}'s card does not say what trade-off it makes"
-        assert f"{model.name} (measured on {model.machine}): {model.card['tradeoff'][:30]}" in " ".join(
-            result.stdout.split())
     default, fast = (next(m for m in shipped if m.name == n) for n in ("default", "fast"))
     # The names promise something: the default is the more accurate, "fast" the faster one (same bench machine).
     assert default.accuracy > fast.accuracy
@@ -63,7 +61,7 @@ def test_models_lists_each_packaged_model_with_its_card_figures():
 
 
 @pytest.mark.parametrize("arguments, message", [
-    (["--model", "tiny", "face.png"], "expected a packaged model (default, fast, ferplus) or a .tflite file"),
+    (["--model", "tiny", "face.png"], "expected a packaged model (default, fast, ferplus), auto (the one for this CPU) or a .tflite file"),
     (["model.tflite", "--model", "fast", "face.png"], "two models given"),
 ])
 def test_predict_model_choice_errors(arguments, message):
@@ -104,3 +102,34 @@ def test_readme_check_fails_on_a_changed_figure(tmp_path):
     assert readme.read_text() == f"# x\n\n{readme_section()}\n\nmore\n"
     with pytest.raises(PredictorError, match="no packaged-models markers"):
         replace_readme_section("no markers here", readme_section())
+
+
+def test_auto_picks_a_packaged_model_by_timing_them_here_and_says_why(monkeypatch):
+    import edgefer.predictor as predictor_module
+    from edgefer.predictor import AUTO_SPEEDUP, EmotionPredictor, auto_model
+
+    choice = auto_model()
+    assert choice.name in ("default", "fast") and set(choice.latency_ms) == {"default", "fast"}
+    assert all(0 < ms < 50 for ms in choice.latency_ms.values()) and choice.name in choice.reason
+    speedup = choice.latency_ms["default"] / choice.latency_ms["fast"]
+    assert choice.name == ("fast" if speedup >= AUTO_SPEEDUP else "default")
+    assert EmotionPredictor("auto").model_path.name == f"{choice.name}_model.tflite"
+    # The rule itself, on latencies as an AVX2-only CPU and a VNNI one give them.
+    for default_ms, fast_ms, expected in ((0.97, 0.48, "fast"), (0.35, 0.20, "default")):
+        auto_model.cache_clear()
+        monkeypatch.setattr(predictor_module, "_p50_ms",
+                            lambda path, threads, runs, d=default_ms, f=fast_ms: d if "default" in path.name else f)
+        assert auto_model().name == expected
+    auto_model.cache_clear()
+
+
+def test_models_command_is_short_measures_here_and_recommends():
+    from typer.testing import CliRunner
+
+    from edgefer.cli import app
+
+    result = CliRunner().invoke(app, ["models"], env={"COLUMNS": "100"})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert len(lines) <= 25 and max(len(line) for line in lines) <= 100
+    assert "ms here" in result.output and "Recommended here:" in result.output
