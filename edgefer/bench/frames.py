@@ -193,19 +193,25 @@ class FrameReport:
         return out
 
 
-def _pipelines(config: FrameBenchConfig) -> list[dict]:
-    unknown = [p for p in config.peers if p not in PEERS]
+def pipelines_for(models: list[str], peers: list[str], bench: str) -> list[dict]:
+    """The worker pipelines of a whole-image bench (`bench`: "frame" or "photo"): edgefer's predictor per model
+    (a .tflite path or a packaged name), then each peer library; unknown peers and non-TFLite models are errors."""
+    unknown = [p for p in peers if p not in PEERS]
     if unknown:
         raise DataError(f"--peer {', '.join(unknown)}; expected {' or '.join(PEERS)}")
     pipelines = []
-    for model in config.models:
+    for model in models:
         path = resolve_model_path(model)
         if path.suffix.lower() != ".tflite" or not path.is_file():
-            raise ModelError(f"{model}: the frame bench runs the device predictor on a .tflite model (or a packaged "
+            raise ModelError(f"{model}: the {bench} bench runs the device predictor on a .tflite model (or a packaged "
                              f"one: {', '.join(PACKAGED_MODELS)})")
         name = f"edgefer {model}" if model in PACKAGED_MODELS else f"edgefer {path.name}"
         pipelines.append({"name": name, "pipeline": "edgefer", "model": str(path)})
-    return pipelines + [{"name": peer, "pipeline": peer, "model": None} for peer in config.peers]
+    return pipelines + [{"name": peer, "pipeline": peer, "model": None} for peer in peers]
+
+
+def _pipelines(config: FrameBenchConfig) -> list[dict]:
+    return pipelines_for(config.models, config.peers, "frame")
 
 
 def _run_worker(job: dict, workdir: Path) -> dict:

@@ -25,13 +25,13 @@ from pathlib import Path
 
 import numpy as np
 
-from edgefer.bench.frames import PEERS, matched
+from edgefer.bench.frames import matched, pipelines_for
 from edgefer.bench.frameset import TRUTH_FILE
 from edgefer.bench.jobs import run_in_worker
 from edgefer.bench.photoset import make_photo_set
-from edgefer.errors import DataError, ModelError
+from edgefer.errors import DataError
 from edgefer.fileio import atomic_path, write_json, write_text
-from edgefer.predictor import FER2013_CLASSES, IMAGE_SUFFIXES, PACKAGED_MODELS, resolve_model_path
+from edgefer.predictor import FER2013_CLASSES, IMAGE_SUFFIXES
 from edgefer.progress import note
 from edgefer.runs import machine_info, package_versions
 
@@ -172,23 +172,14 @@ class PhotoReport:
 
 
 def _pipelines(config: PhotoBenchConfig) -> list[dict]:
-    unknown = [p for p in config.peers if p not in PEERS]
-    if unknown:
-        raise DataError(f"--peer {', '.join(unknown)}; expected {' or '.join(PEERS)}")
+    """The frame bench's pipelines, each with the input forms it takes (edgefer all, a peer those it accepts)."""
     unknown = [i for i in config.inputs if i not in INPUTS]
     if unknown:
         raise DataError(f"--inputs {', '.join(unknown)}; expected some of {', '.join(INPUTS)}")
-    pipelines = []
-    for model in config.models:
-        path = resolve_model_path(model)
-        if path.suffix.lower() != ".tflite" or not path.is_file():
-            raise ModelError(f"{model}: the photo bench runs the device predictor on a .tflite model (or a packaged "
-                             f"one: {', '.join(PACKAGED_MODELS)})")
-        name = f"edgefer {model}" if model in PACKAGED_MODELS else f"edgefer {path.name}"
-        pipelines.append({"name": name, "pipeline": "edgefer", "model": str(path), "inputs": list(config.inputs)})
-    for peer in config.peers:
-        pipelines.append({"name": peer, "pipeline": peer, "model": None,
-                          "inputs": [i for i in config.inputs if i in PEER_INPUTS[peer]]})
+    pipelines = pipelines_for(config.models, config.peers, "photo")
+    for pipeline in pipelines:
+        accepted = PEER_INPUTS.get(pipeline["pipeline"], INPUTS)
+        pipeline["inputs"] = [i for i in config.inputs if i in accepted]
     return pipelines
 
 
