@@ -2,9 +2,9 @@
 
     python benchmarks/mobile_ready_packaged.py [NAME ...]      (default: every packaged model)
 
-For each edgefer/assets/<NAME>_model.tflite: the luma convolution in front (edgefer.export.rgb_input) and the
-standard metadata with labels.txt and model.json (edgefer.export.meta.embed_tflite), as `edgefer export` does for new
-artifacts. Refuses to write unless the new file's outputs on all 560 sample faces (given as three equal channels)
+For each edgefer/assets/<NAME>_model.tflite: the luma convolution in front (edgefer.export.rgb_input; kept where
+there) and the standard metadata with labels.txt and model.json (edgefer.export.meta.embed_tflite, written anew; the
+face crop of edgefer.predictor in model.json), as `edgefer export` does for new artifacts. Refuses to write unless the new file's outputs on all 560 sample faces (given as three equal channels)
 equal the old file's bit for bit; then updates the card's sha256 and says what changed. The figures on the card stay
 those of its bench run: the network is the same, plus 6,912 multiply-accumulates per face.
 """
@@ -19,10 +19,18 @@ import numpy as np
 
 from edgefer.data.sample import SAMPLE_PATH
 from edgefer.export.meta import embed_tflite
-from edgefer.export.rgb_input import input_channels, rgb_input
+from edgefer.export.rgb_input import rgb_input
 from edgefer.fileio import atomic_path
 from edgefer.packaged import card_path
-from edgefer.predictor import PACKAGED_MODELS, TFLiteModel, load_interpreter, packaged_model_path, read_model_meta
+from edgefer.predictor import (
+    FACE_LIFT,
+    FACE_MARGIN,
+    PACKAGED_MODELS,
+    TFLiteModel,
+    load_interpreter,
+    packaged_model_path,
+    read_model_meta,
+)
 
 
 def outputs(path_or_bytes, faces: np.ndarray) -> np.ndarray:
@@ -46,14 +54,11 @@ def main() -> None:
     for name in args.names:
         path = packaged_model_path(name)
         old = path.read_bytes()
-        if input_channels(old) == 3:
-            print(f"{name}: RGB input already")
-            continue
         meta = read_model_meta(path)
-        meta["input"] = {**meta["input"], "shape": [None, 48, 48, 3],
+        meta["input"] = {**meta["input"], "shape": [None, 48, 48, 3], "crop": {"margin": FACE_MARGIN, "lift": FACE_LIFT},
                          "meaning": "raw 48x48 face, RGB (gray in three equal channels gives the same); gray "
                                     "conversion, resizing and scaling are inside the model"}
-        new = embed_tflite(rgb_input(old), meta)
+        new = embed_tflite(rgb_input(old), meta)  # an RGB model keeps its input; its metadata is written anew
         before, after = outputs(str(path), faces), outputs(new, faces)
         if not np.array_equal(before, after):
             raise SystemExit(f"{name}: outputs differ on the sample (max {np.abs(before - after).max()}); not written")
@@ -64,7 +69,7 @@ def main() -> None:
         card["input"] = "RGB (1, 48, 48, 3) uint8; gray inside the network; standard TFLite metadata with labels"
         with atomic_path(card_path(path)) as tmp:
             tmp.write_text(json.dumps(card, indent=1) + "\n")
-        print(f"{name}: RGB input and standard metadata; outputs on {len(faces)} sample faces identical; "
+        print(f"{name}: RGB input, standard metadata, crop facts; outputs on {len(faces)} sample faces identical; "
               f"{len(old):,} -> {len(new):,} bytes")
 
 

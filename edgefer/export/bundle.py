@@ -115,9 +115,11 @@ There is no Python wheel of the TFLite runtime for Android; use the `.tflite` fi
   `org.tensorflow:tensorflow-lite`, same `Interpreter` API; take the current version from Google's
   Maven repository, which could not be reached from where this README was written).
 - Load `{model}` with `Interpreter(file, Interpreter.Options().setNumThreads(4))`.
-- Input: one `[1, 48, 48, 1]` tensor. For the int8 model, a `ByteBuffer` of 48*48 bytes: the face
-  cropped (about 10% margin around the detector's box), converted to grayscale
-  (0.299 R + 0.587 G + 0.114 B), resized to 48x48; for float models 48*48 float32 values 0..255.
+- Simplest: MediaPipe Tasks' `ImageClassifier` (`com.google.mediapipe:tasks-vision`) loads `{model}` as it is and
+  returns labels by name (the model carries standard TFLite metadata).
+- Input: one `[1, 48, 48, 3]` RGB tensor (the gray conversion is inside the model). For the int8 model, a
+  `ByteBuffer` of 48*48*3 bytes: the face cropped (the detector's box grown by 7.6% per side, centre lifted 6.6%:
+  FER2013's framing), resized to 48x48; for float models 48*48*3 float32 values 0..255.
 - Output: `[1, {n}]`; for the int8 model uint8 values, probability = (value - zero_point) * scale
   (`interpreter.getOutputTensor(0).quantizationParams()`). Class order: {classes}.
 - Face detection: MediaPipe's Face Detector task (`com.google.mediapipe:tasks-vision`) runs the same

@@ -29,7 +29,7 @@ from edgefer.export.bundle import write_bundle
 from edgefer.export.formats import EXPORT_FORMATS, ExportFormat
 from edgefer.export.meta import read_export_record
 from edgefer.fileio import write_json
-from edgefer.predictor import BLAZEFACE_FILE
+from edgefer.predictor import BLAZEFACE_FILE, FACE_LIFT, FACE_MARGIN
 from edgefer.runners import KerasRunner, open_runner
 from edgefer.runs import MODEL_FILE, RUN_FILE, RunRecord, default_export_dir
 from edgefer.train.backbones import get_backbone
@@ -98,7 +98,7 @@ def artifact_meta(fmt: ExportFormat, io_facts: dict, source: RunSource) -> dict:
         "run": source.name,
         "edgefer_version": __version__,
         "input": {"shape": [fmt.batch, 48, 48, 3 if fmt.filename.endswith(".tflite") else 1], "layout": "NHWC",
-                  "range": [0, 255],
+                  "range": [0, 255], "crop": {"margin": FACE_MARGIN, "lift": FACE_LIFT},
                   "meaning": ("raw 48x48 face, RGB (gray in three equal channels gives the same); gray conversion, "
                               "resizing and scaling are inside the model" if fmt.filename.endswith(".tflite") else
                               "raw 48x48 grayscale face; resizing and scaling are inside the model")},

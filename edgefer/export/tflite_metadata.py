@@ -122,7 +122,8 @@ def metadata_flatbuffer(meta: dict, version: str) -> bytes:
     name = w.string(f"edgefer facial expression classifier ({meta.get('model', 'model')}, {meta.get('format', '')})")
     description = w.string(
         "Facial expression of one face crop: " + ", ".join(classes) + ". Find faces first (for example with MediaPipe "
-        "Tasks' FaceDetector) and give each face, cropped square with a 10% margin, to this model.")
+        "Tasks' FaceDetector) and give each face to this model cropped square as FER2013 framed its faces: the "
+        "detector's box grown by 7.6% of its side on each side, its centre moved up by 6.6% of its side.")
     version_, author, licence = w.string(version), w.string("edgefer"), w.string("Apache-2.0")
     subgraphs, parser = w.tables([subgraph]), w.string(MIN_PARSER_VERSION)
     root = w.table(8, {0: ("offset", name), 1: ("offset", description), 2: ("offset", version_),

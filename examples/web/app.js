@@ -1,5 +1,6 @@
-// edgefer's classifier in the browser: MediaPipe's FaceDetector finds the faces, each face is cropped square with a
-// 10% margin (as edgefer's predictor does) and MediaPipe's ImageClassifier reads its expression from the model, whose
+// edgefer's classifier in the browser: MediaPipe's FaceDetector finds the faces, each face is cropped square as
+// edgefer's predictor does (FER2013's framing: the box grown by 7.6% per side, centre lifted by 6.6% of the box) and
+// MediaPipe's ImageClassifier reads its expression from the model, whose
 // standard TFLite metadata gives the labels by name. Files beside this page (see README.md):
 //   model.tflite          an edgefer model (a packaged one or `edgefer export --int8`: RGB input, metadata inside)
 //   face_detector.tflite  BlazeFace short-range (edgefer/assets/face_detection_short_range.tflite, Apache-2.0)
@@ -8,7 +9,8 @@
 // (what tests/export/test_web_demo.py does); the result is written to <body data-result> too.
 import { FaceDetector, FilesetResolver, ImageClassifier } from "./node_modules/@mediapipe/tasks-vision/vision_bundle.mjs";
 
-const MARGIN = 0.1;
+const MARGIN = 0.076; // edgefer.predictor.FACE_MARGIN
+const LIFT = 0.066; // edgefer.predictor.FACE_LIFT
 const status = document.getElementById("status");
 const canvas = document.getElementById("canvas");
 const context = canvas.getContext("2d");
@@ -25,9 +27,10 @@ const classifier = await ImageClassifier.createFromOptions(fileset, {
 status.textContent = "ready";
 
 function squareAround(box, width, height) {
-  const side = Math.max(box.width, box.height) * (1 + 2 * MARGIN);
+  const longest = Math.max(box.width, box.height);
+  const side = longest * (1 + 2 * MARGIN);
   const x = Math.round(box.originX + box.width / 2 - side / 2);
-  const y = Math.round(box.originY + box.height / 2 - side / 2);
+  const y = Math.round(box.originY + box.height / 2 - LIFT * longest - side / 2);
   return { x, y, side: Math.max(1, Math.round(side)) };
 }
 
