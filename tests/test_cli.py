@@ -40,3 +40,16 @@ def test_readme_is_short_and_links_only_to_pages_that_exist():
         for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", page.read_text()):
             if not target.startswith("http"):
                 assert (page.parent / target).exists(), f"{page.name}: {target}"
+
+
+def test_the_package_root_exports_the_api_and_stays_light():
+    import subprocess
+    import sys
+
+    code = ("import sys, edgefer; assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules; "
+            "assert set(edgefer.__all__) >= {'EmotionPredictor', 'analyze', 'AnalyzeConfig', 'train_model', "
+            "'TrainConfig', 'export_run', 'run_bench', 'BenchConfig', 'load_dataset'}; "
+            "p = edgefer.EmotionPredictor(); assert p.classes[3] == 'Happy'; "
+            "assert all(callable(getattr(edgefer, n)) for n in ('analyze', 'train_model', 'export_run', 'run_bench'))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
