@@ -299,11 +299,11 @@ def models_command() -> None:
     beside it, where the training and the run are described); the time per face is measured now, on this machine.
     """
     from edgefer.packaged import models_table, packaged_models
-    from edgefer.predictor import _p50_ms, auto_model
+    from edgefer.predictor import auto_model, p50_ms_per_face
 
     models = packaged_models()
     choice = auto_model()
-    here = {**{m.name: _p50_ms(m.path, 1, 100) for m in models}, **choice.latency_ms}
+    here = {m.name: choice.latency_ms.get(m.name) or p50_ms_per_face(m.path, 1, 100) for m in models}  # timed once
     out.print(models_table(models, here))
     name, why = choice.reason.split(": ", 1)
     out.print(f"Recommended here: [bold]{name}[/]", highlight=False)

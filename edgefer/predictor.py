@@ -913,7 +913,8 @@ class AutoChoice:
     reason: str
 
 
-def _p50_ms(path: Path, num_threads: int | None, runs: int) -> float:
+def p50_ms_per_face(path: Path, num_threads: int | None, runs: int) -> float:
+    """Median ms of a batch-1 call of the model at `path` on a blank face, here (after a short warm-up)."""
     interpreter, _ = load_interpreter(path, num_threads)
     model = TFLiteModel(interpreter)
     face = np.zeros([1, *[int(v) for v in model.input["shape"][1:]]], model.input["dtype"])
@@ -938,7 +939,7 @@ def _card_accuracy(path: Path) -> float | None:
 def auto_model(num_threads: int | None = 1, runs: int = 200) -> AutoChoice:
     """The packaged model for this CPU (see above), with the latencies measured and the reason in words."""
     paths = {name: packaged_model_path(name) for name in AUTO_CANDIDATES}
-    latency = {name: _p50_ms(path, num_threads, runs) for name, path in paths.items()}
+    latency = {name: p50_ms_per_face(path, num_threads, runs) for name, path in paths.items()}
     accuracy = {name: _card_accuracy(path) for name, path in paths.items()}
     speedup = latency["default"] / latency["fast"]
     less = ((accuracy["default"] or 0) - (accuracy["fast"] or 0)) * 100

@@ -86,6 +86,7 @@ def _faces(images: np.ndarray) -> np.ndarray:
 
 
 def artifact_meta(fmt: ExportFormat, io_facts: dict, source: RunSource) -> dict:
+    rgb = fmt.filename.endswith(".tflite")  # every TFLite format gets the RGB front (edgefer.export.rgb_input)
     meta = {
         "format": fmt.name,
         "description": fmt.description,
@@ -97,10 +98,10 @@ def artifact_meta(fmt: ExportFormat, io_facts: dict, source: RunSource) -> dict:
         "weights": source.run.weights,
         "run": source.name,
         "edgefer_version": __version__,
-        "input": {"shape": [fmt.batch, 48, 48, 3 if fmt.filename.endswith(".tflite") else 1], "layout": "NHWC",
+        "input": {"shape": [fmt.batch, 48, 48, 3 if rgb else 1], "layout": "NHWC",
                   "range": [0, 255], "crop": {"margin": FACE_MARGIN, "lift": FACE_LIFT},
                   "meaning": ("raw 48x48 face, RGB (gray in three equal channels gives the same); gray conversion, "
-                              "resizing and scaling are inside the model" if fmt.filename.endswith(".tflite") else
+                              "resizing and scaling are inside the model" if rgb else
                               "raw 48x48 grayscale face; resizing and scaling are inside the model")},
     }
     meta["input"].update(io_facts["input"])

@@ -117,7 +117,7 @@ def test_auto_picks_a_packaged_model_by_timing_them_here_and_says_why(monkeypatc
     # The rule itself, on latencies as an AVX2-only CPU and a VNNI one give them.
     for default_ms, fast_ms, expected in ((0.97, 0.48, "fast"), (0.35, 0.20, "default")):
         auto_model.cache_clear()
-        monkeypatch.setattr(predictor_module, "_p50_ms",
+        monkeypatch.setattr(predictor_module, "p50_ms_per_face",
                             lambda path, threads, runs, d=default_ms, f=fast_ms: d if "default" in path.name else f)
         assert auto_model().name == expected
     auto_model.cache_clear()
