@@ -219,11 +219,9 @@ def bench_command(
     if photos is not None:  # photos by size, end to end (edgefer.bench.photos)
         from edgefer.bench.photos import PhotoBenchConfig, report_photos
 
-        config = PhotoBenchConfig(source=photos, models=[str(p) for p in paths or []] or ["default"],
-                                  out=out if out != Path("bench") else Path("bench/photos"),
+        config = PhotoBenchConfig(source=photos, models=[str(p) for p in paths or []] or ["default"], out=out,
                                   peers=[p.strip() for p in (peer or "").split(",") if p.strip()],
-                                  threads=thread_counts(threads)[0] if threads != "1,2" else 1,
-                                  rounds=rounds if rounds != 3 else 2, data=str(data) if data else None)
+                                  threads=thread_counts(threads)[0], rounds=rounds, data=str(data) if data else None)
         raise typer.Exit(report_photos(config, stdout_console.print, console.print))
     if frames is not None:  # whole frames (edgefer.bench.frames)
         from edgefer.bench.frames import FrameBenchConfig, report_frames
