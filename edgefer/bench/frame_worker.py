@@ -4,6 +4,8 @@
 A pipeline is called as its users call it, on the frame file itself, so decoding is part of the frame:
 
 - edgefer: `EmotionPredictor(model, num_threads=n).predict_frame(path, times=StageTimes())`;
+- faceapi: edgefer's detector and face-api.js's expression model (converted by benchmarks/faceapi_peer.py) on the
+  colour crop: a peer for the classifier on the same boxes;
 - fer (25.10.3, optional, never a dependency): `FER(mtcnn=False).detect_emotions(cv2.imread(path))`, OpenCV's
   Haar cascade and fer's int8 TFLite model, with `cv2.setNumThreads(n)` and fer's interpreter created with
   `num_threads=n` (fer caches one interpreter in `FER._tflite_interpreter_cache`; we put ours there).
@@ -82,6 +84,60 @@ def _fer_pipeline(job: dict):
     return run, f"fer {_version('fer')} (tensorflow {tf.__version__}, opencv {cv2.__version__})"
 
 
+# face-api.js's expression model (MIT), converted by benchmarks/faceapi_peer.py: its class order, as our names.
+FACEAPI_LABELS = ("Neutral", "Happy", "Sad", "Angry", "Fear", "Disgust", "Surprise")
+FACEAPI_MODEL_ENV = "EDGEFER_FACEAPI_MODEL"
+FACEAPI_DEFAULT_MODEL = Path("peers/faceapi/faceapi_expression_rgb112.tflite")
+FACEAPI_MARGIN = 0.10  # its best crop around a BlazeFace box on held-out photos (10%: 55.7%, 0%: 51.0%, 25%: 52.5%)
+
+
+def faceapi_model_path() -> Path:
+    path = Path(os.environ.get(FACEAPI_MODEL_ENV, FACEAPI_DEFAULT_MODEL))
+    if not path.is_file():
+        raise RuntimeError(f"{path}: no face-api.js expression model; convert it once with "
+                           f"python benchmarks/faceapi_peer.py (or set ${FACEAPI_MODEL_ENV})")
+    return path
+
+
+def _faceapi_pipeline(job: dict):
+    """edgefer's detector (the same boxes as edgefer's pipeline) and face-api.js's classifier on the colour crop
+    (box + 10% per side, 112x112 RGB), as face-api.js runs it: a peer for the classifier, not for the detector."""
+    import numpy as np
+    from PIL import Image
+
+    from edgefer.predictor import face_square, find_interpreter
+
+    predictor = EmotionPredictor("default", num_threads=job["threads"])
+    interpreter = find_interpreter()[0](model_path=str(faceapi_model_path()), num_threads=job["threads"])
+    interpreter.allocate_tensors()
+    entry, exit_ = interpreter.get_input_details()[0]["index"], interpreter.get_output_details()[0]["index"]
+    channels = "bgr" if job.get("input") == "bgr" else "rgb"
+
+    def run(frame, decode_ms: float = 0.0):
+        start = time.perf_counter()
+        if isinstance(frame, (str, Path)):
+            image = open_image(frame).convert("RGB")
+        elif isinstance(frame, np.ndarray):
+            image = Image.fromarray(np.ascontiguousarray(frame[..., ::-1]) if channels == "bgr" else frame)
+        else:
+            image = frame.convert("RGB")
+        decoded = time.perf_counter()
+        faces = predictor.detect(image)
+        detected = time.perf_counter()
+        labels = []
+        for face in faces:
+            crop = image.crop(face_square(face.box, FACEAPI_MARGIN)).resize((112, 112), Image.BILINEAR)
+            interpreter.set_tensor(entry, np.asarray(crop, np.float32)[None])
+            interpreter.invoke()
+            labels.append(FACEAPI_LABELS[int(interpreter.get_tensor(exit_)[0].argmax())])
+        end = time.perf_counter()
+        stages = {"decode": (decoded - start) * 1e3 + decode_ms, "detect": (detected - decoded) * 1e3,
+                  "classifier": (end - detected) * 1e3}
+        return [list(face.box) for face in faces], labels, stages
+
+    return run, f"face-api.js expression model (MIT) on edgefer's detector, {predictor.runtime}"
+
+
 def _version(package: str) -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -91,7 +147,7 @@ def _version(package: str) -> str:
         return "?"
 
 
-PIPELINES = {"edgefer": _edgefer_pipeline, "fer": _fer_pipeline}
+PIPELINES = {"edgefer": _edgefer_pipeline, "fer": _fer_pipeline, "faceapi": _faceapi_pipeline}
 
 
 def _video_frames(path: str, max_frames: int, rgb: bool):

@@ -35,7 +35,7 @@ from edgefer.progress import note
 from edgefer.runs import machine_info, package_versions
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
-PEERS = ("fer",)
+PEERS = ("fer", "faceapi")
 BUILT_IN = "sample"  # --frames sample: the frame set of edgefer.bench.frameset, built into OUT/frames
 RESIZE_STAGES = ("detector_preprocess", "crop_resize")  # edgefer's own resizing and cropping
 

@@ -37,7 +37,7 @@ from edgefer.runs import machine_info, package_versions
 
 BUILT_IN = "sample"
 INPUTS = ("file", "pil", "rgb", "bgr")
-PEER_INPUTS = {"fer": ("file", "bgr")}  # fer's detect_emotions takes BGR arrays (OpenCV's order) or files it reads
+PEER_INPUTS = {"fer": ("file", "bgr"), "faceapi": ("file", "rgb")}  # fer's detect_emotions takes BGR arrays (OpenCV's order) or files it reads
 # Buckets of the photo's short side, px: [low, high).
 BUCKETS = (("under 100", 0, 100), ("100-199", 100, 200), ("200-399", 200, 400), ("400-599 (VGA)", 400, 600),
            ("600+ (720p)", 600, 10**9))

@@ -10,10 +10,18 @@ uninterrupted one would have.
 Operations (the from-scratch recipe): horizontal flip, shift by up to +-N px (edge padding, then a
 crop back to 48x48), random erasing (a rectangle filled with uniform noise). Strengths are presets
 in `AUGMENT_PRESETS`, chosen with `edgefer train --augment`.
+
+The `photo` preset adds what a camera and the face detector do to a face before the classifier sees it: the
+detector's box noise (scale and translation jitter of the crop) and head roll (in-plane rotation), as one affine warp
+per face; resolution loss (a face of 12-40 px in the photo, upsampled to 48); Gaussian blur; JPEG at quality 20-90;
+sensor noise; exposure (gamma) and contrast. FER2013's faces are already gray, and the predictor turns colour crops to
+gray with the same luma weights, so there is no colour step. The per-face steps (resolution, blur, JPEG) run through
+Pillow's C code, a few seconds per epoch for all faces.
 """
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +36,25 @@ class AugmentSpec:
     erase_p: float = 0.5  # probability of random erasing
     erase_min: int = 8  # side range of the erased rectangle, pixels
     erase_max: int = 24
+    # Photo knobs (0 = off). Geometry: one affine warp per face, bilinear, edges repeated.
+    rotate_deg: float = 0.0  # in-plane rotation, uniform in [-rotate_deg, rotate_deg]
+    scale: float = 0.0  # crop scale jitter: the face is zoomed by a factor in [1 - scale, 1 + scale]
+    # Camera: each with its probability.
+    lowres_p: float = 0.0  # resolution loss: down to a side in [lowres_min, 40] px, back up to 48
+    lowres_min: int = 12
+    blur_p: float = 0.0  # Gaussian blur, radius uniform in [0.4, blur_max] px
+    blur_max: float = 1.5
+    jpeg_p: float = 0.0  # JPEG round trip at a quality in [jpeg_min, 90]
+    jpeg_min: int = 20
+    noise_p: float = 0.0  # additive Gaussian noise, sigma uniform in [1, noise_max] grey levels
+    noise_max: float = 10.0
+    gamma: float = 0.0  # exposure: gamma in [1 / (1 + gamma), 1 + gamma]
+    contrast: float = 0.0  # contrast around the face's mean, factor in [1 - contrast, 1 + contrast]
+
+    @property
+    def photo(self) -> bool:
+        return any((self.rotate_deg, self.scale, self.lowres_p, self.blur_p, self.jpeg_p, self.noise_p, self.gamma,
+                    self.contrast))
 
 
 AUGMENT_PRESETS: dict[str, AugmentSpec | None] = {
@@ -35,6 +62,10 @@ AUGMENT_PRESETS: dict[str, AugmentSpec | None] = {
     "light": AugmentSpec(flip_p=0.5, max_shift=3, erase_p=0.0),
     "standard": AugmentSpec(),  # the from-scratch recipe
     "strong": AugmentSpec(flip_p=0.5, max_shift=7, erase_p=0.7, erase_min=8, erase_max=28),
+    # What photos and camera frames do to a face (benchmarks/photo_augment.py measures each knob).
+    "photo": AugmentSpec(flip_p=0.5, max_shift=4, erase_p=0.2, erase_min=8, erase_max=20, rotate_deg=15.0,
+                         scale=0.1, lowres_p=0.25, lowres_min=18, blur_p=0.15, blur_max=1.0, jpeg_p=0.25, jpeg_min=30,
+                         noise_p=0.25, noise_max=6.0, gamma=0.3, contrast=0.25),
 }
 
 
@@ -87,6 +118,70 @@ def erase(faces: np.ndarray, rng: np.random.Generator, p: float, side_min: int, 
     return np.where(mask, noise, faces)
 
 
+def warp(faces: np.ndarray, rng: np.random.Generator, rotate_deg: float, scale: float, chunk: int = 4096) -> np.ndarray:
+    """Rotate each face by its own angle and zoom it by its own factor about the centre (bilinear, edges repeated)."""
+    if rotate_deg <= 0 and scale <= 0:
+        return faces
+    n, h, w = faces.shape
+    angle = np.deg2rad(rng.uniform(-rotate_deg, rotate_deg, n)).astype(np.float32)
+    zoom = rng.uniform(1 - scale, 1 + scale, n).astype(np.float32)
+    cy, cx = (h - 1) / 2, (w - 1) / 2
+    yy, xx = np.meshgrid(np.arange(h, dtype=np.float32) - cy, np.arange(w, dtype=np.float32) - cx, indexing="ij")
+    out = np.empty_like(faces)
+    for start in range(0, n, chunk):
+        part = slice(start, min(start + chunk, n))
+        cos, sin = (np.cos(angle[part]) / zoom[part])[:, None, None], (np.sin(angle[part]) / zoom[part])[:, None, None]
+        sy = np.clip(cos * yy - sin * xx + cy, 0, h - 1)  # where each output pixel comes from
+        sx = np.clip(sin * yy + cos * xx + cx, 0, w - 1)
+        y0, x0 = np.minimum(sy.astype(np.int64), h - 2), np.minimum(sx.astype(np.int64), w - 2)
+        fy, fx = sy - y0, sx - x0
+        src = faces[part].astype(np.float32)
+        k = np.arange(len(src))[:, None, None]
+        top = src[k, y0, x0] * (1 - fx) + src[k, y0, x0 + 1] * fx
+        bottom = src[k, y0 + 1, x0] * (1 - fx) + src[k, y0 + 1, x0 + 1] * fx
+        out[part] = np.clip(top * (1 - fy) + bottom * fy + 0.5, 0, 255).astype(np.uint8)
+    return out
+
+
+def camera(faces: np.ndarray, rng: np.random.Generator, spec: AugmentSpec) -> np.ndarray:
+    """Resolution loss, blur and JPEG, each face with its own draw (Pillow), then noise, gamma and contrast (numpy)."""
+    from PIL import Image, ImageFilter
+
+    n, h, w = faces.shape
+    out = faces.copy()
+    lowres, blur, jpeg = (rng.random(n) < p for p in (spec.lowres_p, spec.blur_p, spec.jpeg_p))
+    sides = rng.integers(spec.lowres_min, 41, n)
+    radii = rng.uniform(0.4, max(spec.blur_max, 0.4), n)
+    qualities = rng.integers(spec.jpeg_min, 91, n)
+    for i in np.flatnonzero(lowres | blur | jpeg):
+        image = Image.fromarray(out[i])
+        if lowres[i]:
+            image = image.resize((int(sides[i]), int(sides[i])), Image.BILINEAR, reducing_gap=None).resize(
+                (w, h), Image.BILINEAR)
+        if blur[i]:
+            image = image.filter(ImageFilter.GaussianBlur(float(radii[i])))
+        if jpeg[i]:
+            buffer = io.BytesIO()
+            image.save(buffer, "JPEG", quality=int(qualities[i]))
+            image = Image.open(buffer)
+        out[i] = np.asarray(image, np.uint8)
+    if spec.noise_p <= 0 and spec.gamma <= 0 and spec.contrast <= 0:
+        return out
+    x = out.astype(np.float32)
+    if spec.gamma > 0:
+        g = np.exp(rng.uniform(-np.log1p(spec.gamma), np.log1p(spec.gamma), n)).astype(np.float32)
+        x = 255.0 * (x / 255.0) ** g[:, None, None]
+    if spec.contrast > 0:
+        c = rng.uniform(1 - spec.contrast, 1 + spec.contrast, n).astype(np.float32)[:, None, None]
+        mean = x.mean(axis=(1, 2), keepdims=True)
+        x = mean + (x - mean) * c
+    if spec.noise_p > 0:
+        noisy = (rng.random(n) < spec.noise_p)[:, None, None]
+        sigma = rng.uniform(1.0, max(spec.noise_max, 1.0), n).astype(np.float32)[:, None, None]
+        x = x + noisy * sigma * rng.standard_normal(x.shape, dtype=np.float32)
+    return np.clip(x + 0.5, 0, 255).astype(np.uint8)
+
+
 def augment_epoch(faces: np.ndarray, spec: AugmentSpec | None, seed: int, epoch: int) -> np.ndarray:
     """A new uint8 array (n, 48, 48): `faces` augmented for epoch `epoch` of a run seeded `seed`."""
     faces = np.asarray(faces)
@@ -99,4 +194,7 @@ def augment_epoch(faces: np.ndarray, spec: AugmentSpec | None, seed: int, epoch:
     rng = epoch_rng(seed, epoch)
     out = flip(faces, rng, spec.flip_p)
     out = shift(out, rng, spec.max_shift)
+    if spec.photo:  # a separate stream, so the presets without photo knobs keep their exact draws
+        photo_rng = np.random.default_rng([seed, epoch, 0xF070])
+        out = camera(warp(out, photo_rng, spec.rotate_deg, spec.scale), photo_rng, spec)
     return erase(out, rng, spec.erase_p, spec.erase_min, spec.erase_max)

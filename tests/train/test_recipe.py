@@ -159,3 +159,69 @@ def test_scratch_backbone_batchnorm_tracks_its_statistics_fast_enough():
     assert momenta == {0.99}
     custom = build_model(TrainConfig(weights="none", img_size=32, bn_momentum=0.95), num_classes=7)
     assert {layer.momentum for layer in custom.base.layers if isinstance(layer, keras.layers.BatchNormalization)} == {0.95}
+
+
+# --- photo augmentation -----------------------------------------------------------------------------
+
+PHOTO_OFF = dict(flip_p=0.0, max_shift=0, erase_p=0.0)
+
+
+def smooth_faces(n=32):
+    """Faces with structure (a bright disc on a gradient), so that warps and blurs have something to move."""
+    yy, xx = np.mgrid[0:48, 0:48]
+    base = (xx * 3 + 40 + 120 * ((yy - 24) ** 2 + (xx - 30) ** 2 < 60)).clip(0, 255).astype(np.uint8)
+    return np.repeat(base[None], n, axis=0)
+
+
+def test_a_warp_of_no_rotation_and_no_zoom_is_the_identity_and_rotation_keeps_the_centre():
+    from edgefer.train.augment import warp
+
+    x = smooth_faces(8)
+    rng = np.random.default_rng(0)
+    np.testing.assert_array_equal(warp(x, rng, 0.0, 0.0), x)
+    np.testing.assert_array_equal(warp(x, rng, 1e-9, 1e-9), x)  # a vanishing warp leaves every pixel in place
+    dot = np.zeros((50, 48, 48), np.uint8)
+    dot[:, 20:28, 20:28] = 255  # a square around the centre stays around it under rotation and zoom
+    out = warp(dot, np.random.default_rng(1), 20.0, 0.1)
+    assert (out[:, 23:25, 23:25] > 200).all()
+    assert out[:, :10].max() == 0 and out[:, -10:].max() == 0
+    assert not all(np.array_equal(o, dot[0]) for o in out)
+
+
+def test_rotation_turns_a_horizontal_bar_by_at_most_the_limit():
+    from edgefer.train.augment import warp
+
+    bar = np.zeros((100, 48, 48), np.uint8)
+    bar[:, 23:25, 4:44] = 255
+    out = warp(bar, np.random.default_rng(2), 15.0, 0.0)
+    angles = []
+    for face in out:
+        ys, xs = np.nonzero(face > 128)
+        slope = np.polyfit(xs - xs.mean(), ys - ys.mean(), 1)[0]
+        angles.append(np.degrees(np.arctan(slope)))
+    angles = np.abs(angles)
+    assert angles.max() <= 16.5 and angles.max() > 8  # uniform in [-15, 15]: some large turns, none beyond
+
+
+@pytest.mark.parametrize("knob, value", [("lowres_p", 1.0), ("blur_p", 1.0), ("jpeg_p", 1.0), ("noise_p", 1.0),
+                                         ("gamma", 0.5), ("contrast", 0.5)])
+def test_each_camera_knob_alone_changes_the_faces_and_keeps_them_faces(knob, value):
+    x = smooth_faces(64)
+    spec = AugmentSpec(**PHOTO_OFF, **{knob: value})
+    assert spec.photo
+    out = augment_epoch(x, spec, seed=0, epoch=0)
+    assert out.shape == x.shape and out.dtype == np.uint8
+    assert not np.array_equal(out, x)
+    # still the same picture: strongly correlated with the source (labels stay true)
+    corr = np.corrcoef(out.reshape(64, -1).astype(float).ravel(), x.reshape(64, -1).astype(float).ravel())[0, 1]
+    assert corr > 0.8, (knob, corr)
+    if knob in ("lowres_p", "blur_p"):  # both remove detail: less energy in the pixel-to-pixel differences
+        assert np.abs(np.diff(out.astype(float), axis=2)).mean() < np.abs(np.diff(x.astype(float), axis=2)).mean()
+
+
+def test_photo_knobs_leave_the_other_presets_draws_unchanged():
+    x = faces()
+    plain = AugmentSpec(flip_p=0.5, max_shift=4, erase_p=0.2, erase_min=8, erase_max=20)
+    photo_no_camera = AugmentSpec(flip_p=0.5, max_shift=4, erase_p=0.2, erase_min=8, erase_max=20, gamma=1e-12)
+    np.testing.assert_allclose(augment_epoch(x, plain, 1, 2).astype(int),
+                               augment_epoch(x, photo_no_camera, 1, 2).astype(int), atol=1)
