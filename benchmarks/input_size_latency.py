@@ -9,8 +9,8 @@ Latency and size do not depend on the weight values, so each model is built with
 (`--weights none`), converted exactly as `edgefer export` does (int8: calibrated on the embedded sample's training
 faces), and timed on LiteRT, batch 1, after warm-up. Which format is fastest depends on the CPU: int8 kernels gain
 most where the CPU has int8 dot products (VNNI), fp32 XNNPACK kernels do not need them. MMAC: millions of
-multiply-accumulates per face, counted from the file (`edgefer.compute`), the measure that carries across CPUs.
-Accuracy per size needs a full training run per size; see benchmarks/RESULTS.md for what was trained.
+multiply-accumulates per face, counted from the file (`edgefer.core.compute`), the measure that carries across CPUs.
+Accuracy per size needs a full training run per size; see docs/history/RESULTS.md for what was trained.
 With --out DIR: input_size_latency.json and input_size_latency.png (latency and size against input size).
 """
 
@@ -27,10 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
-from edgefer.compute import count_macs
+from edgefer.core.backends import TFLiteRunner
+from edgefer.core.compute import count_macs
 from edgefer.data.sample import SAMPLE_PATH
 from edgefer.export.formats import EXPORT_FORMATS
-from edgefer.runners import TFLiteRunner
 from edgefer.train.backbones import BACKBONE_NAMES, get_backbone
 from edgefer.train.config import TrainConfig
 from edgefer.train.model import build_model
@@ -97,7 +97,7 @@ def main() -> None:
 
 
 def plot(rows: list[dict], threads: list[int], path: Path) -> None:
-    from edgefer.plotting import pyplot, save_figure
+    from edgefer.core.plotting import pyplot, save_figure
 
     plt = pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))

@@ -3,7 +3,7 @@
 Each load runs in a fresh subprocess (`edgefer data info`, the user's command), so the peak RSS
 is that process's alone. Usage:
 
-    python benchmarks/load_speed.py [--data ../shared/data/fer2013/fer2013.csv.gz]
+    python benchmarks/load_speed.py --data PATH/fer2013.csv.gz
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-
-DEFAULT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fer2013" / "fer2013.csv.gz"
 
 
 def timed_load(data: Path, cache_dir: str) -> tuple[float, float]:
@@ -34,7 +32,7 @@ def timed_load(data: Path, cache_dir: str) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT)
+    parser.add_argument("--data", type=Path, required=True, help="fer2013.csv[.gz] (or any form edgefer reads)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as cache_dir:
         cold, cold_rss = timed_load(args.data, cache_dir)

@@ -24,8 +24,8 @@ import numpy as np
 
 OTHER = """
 import sys, numpy as np
-from edgefer.runners import TFLiteRunner
-from edgefer.runners import runtime_version
+from edgefer.core.backends import TFLiteRunner
+from edgefer.core.backends import runtime_version
 faces = np.load(sys.argv[1], allow_pickle=False)
 out = {}
 for path in sys.argv[3:]:
@@ -45,8 +45,8 @@ def main() -> None:
     parser.add_argument("--data", default=None, help="faces to compare on (default: embedded sample's test faces)")
     parser.add_argument("--n", type=int, default=300)
     args = parser.parse_args()
+    from edgefer.core.backends import TFLiteRunner, runtime_version
     from edgefer.data.loading import load_dataset
-    from edgefer.runners import TFLiteRunner, runtime_version
 
     test = load_dataset(args.data).split("PublicTest")
     faces = test.images[: args.n][..., None]

@@ -44,9 +44,9 @@ def throughput(work, items, threads: int, seconds: float) -> tuple[float, bool]:
 
 def main() -> None:
     from edgefer.bench.photoset import make_photo_set
+    from edgefer.core.run_folder import machine_info
     from edgefer.data.sample import SAMPLE_PATH
     from edgefer.predictor import EmotionPredictor, open_image
-    from edgefer.runs import machine_info
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", default=None)

@@ -24,8 +24,6 @@ import tempfile
 import time
 from pathlib import Path
 
-DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fer2013"
-
 
 def cached_run(data: Path, model: str, size: int, epochs: int, out: Path) -> dict:
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -68,7 +66,7 @@ def uncached_epoch(data: Path, model: str, size: int, steps: int, batch: int) ->
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--data", type=Path, required=True, help="FER2013 in any form edgefer reads")
     parser.add_argument("--model", default="mobilenetv2")
     parser.add_argument("--sizes", type=int, nargs="+", default=[224, 96])
     parser.add_argument("--epochs", type=int, default=3, help="head epochs of the cached run")

@@ -88,7 +88,7 @@ def run_edgefer(clip: Path, workdir: Path) -> dict:
 def main() -> None:
     from edgefer.analyze import SampleClip
     from edgefer.bench.frames import matched
-    from edgefer.runs import machine_info
+    from edgefer.core.run_folder import machine_info
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--video", default=None, help="a video file (default: the built-in sample clip as mp4)")

@@ -18,14 +18,14 @@ import typer
 from edgefer import __version__
 from edgefer.analyze.run import AnalyzeConfig
 from edgefer.cli_support import command_with_options, config_values, hide_flag_types, user_errors
+from edgefer.core.progress import console, stdout_console
 from edgefer.data.loading import DataSource
 from edgefer.errors import DataError
 from edgefer.export.formats import EXPORT_FORMATS
 from edgefer.pipeline import PipelineConfig
 from edgefer.predictor import PredictorError
-from edgefer.progress import console, stdout_console
 from edgefer.train.backbones import BACKBONE_NAMES
-from edgefer.train.config import TrainConfig
+from edgefer.train.config import RecordConfig, TrainConfig
 
 hide_flag_types()
 
@@ -37,6 +37,8 @@ app = typer.Typer(
 )
 data_app = typer.Typer(help="Read, inspect and sample FER2013 in any of its forms.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+teacher_app = typer.Typer(help="Teachers for distillation (edgefer train --teacher).", no_args_is_help=True)
+app.add_typer(teacher_app, name="teacher")
 
 out = stdout_console  # results on stdout; progress bars and errors on stderr
 
@@ -356,10 +358,35 @@ SOURCE_ARG = inspect.Parameter("source", inspect.Parameter.POSITIONAL_OR_KEYWORD
 app.command("analyze")(user_errors(command_with_options(_analyze, AnalyzeConfig, SOURCE_ARG)))
 
 
+def _teacher_record(teacher: str, output: Path, **options) -> None:
+    """Record a teacher's probabilities once per face (every split, by row id) for `edgefer train --teacher OUT.npz`:
+    distillation from a teacher too slow to run every epoch on a CPU (each face then gets its recorded targets
+    whatever augmentation the student sees)."""
+    import time
+
+    from edgefer.data.loading import load_dataset
+    from edgefer.train.distill import record_teacher
+
+    config = RecordConfig(**config_values(RecordConfig, options)).validate()
+    dataset = load_dataset(config.data, labels=config.labels)
+    start = time.perf_counter()
+    record_teacher(teacher, dataset, output, tta=config.tta)
+    out.print(f"recorded {len(dataset.labels):,} faces ({config.tta}) of {teacher} in {time.perf_counter() - start:.0f} s "
+              f"-> {output}", highlight=False)
+
+
+teacher_app.command("record")(user_errors(command_with_options(_teacher_record, RecordConfig, *(
+    inspect.Parameter("teacher", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=str, default=typer.Argument(
+        ..., help="What --teacher takes: a run folder, a .keras file, an exported .tflite/.onnx, or a packaged model's "
+        ".tflite.", show_default=False)),
+    inspect.Parameter("output", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Path, default=typer.Argument(
+        ..., help="The .npz to write (atomically).", show_default=False))))))
+
+
 def write_reference(path: str = "docs/cli.md") -> None:
     """Write the CLI reference page (`python -m edgefer.cli --write-reference docs/cli.md`)."""
     from edgefer.cli_support import cli_reference
-    from edgefer.fileio import write_text
+    from edgefer.core.fileio import write_text
 
     write_text(path, cli_reference(app))
     print(f"wrote {path}")

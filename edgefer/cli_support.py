@@ -14,9 +14,8 @@ from dataclasses import MISSING, Field, fields
 
 import typer
 
+from edgefer.core.progress import console
 from edgefer.errors import EdgeferError
-from edgefer.predictor import PredictorError
-from edgefer.progress import console
 
 
 def hide_flag_types() -> None:
@@ -41,7 +40,7 @@ def user_errors(command):
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
-        except (EdgeferError, PredictorError) as error:
+        except EdgeferError as error:
             console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except OSError as error:  # an output that cannot be written (read-only, under a file, disk full)
@@ -68,6 +67,13 @@ def describe_os_error(error: OSError) -> str:
 
 # ---------------------------------------------------------------------------------------------------
 # Options from a dataclass's field metadata ({"flag": "--lr", "help": "...", "min": ..., "invert": True})
+
+
+def option(flag: str, help: str, **click) -> dict:
+    """A configuration field's command-line flag and help, as its dataclass metadata (`field(metadata=option(...))`):
+    every command derives its options from these; `click`: extra settings of the option (min, max, metavar), or
+    invert=True for an off-flag of a True default."""
+    return {"flag": flag, "help": help, **click}
 
 
 def _option_type(annotation):

@@ -1,11 +1,14 @@
 """The exception types for bad user input, so the CLI can print them without a traceback, and the one
-helper that shortens a third-party error to the line a user needs."""
+helper that shortens a third-party error to the line a user needs.
 
+One base for the whole package, `EdgeferError` (a ValueError): every error below derives from it, and so does the
+device predictor's `PredictorError`. The base is defined in `edgefer.predictor` (the one-file predictor imports nothing
+of edgefer, so it must carry the base itself) and re-exported here; the CLI prints any of them as one line and exits 2.
+"""
 
-class EdgeferError(ValueError):
-    """Every error edgefer raises for bad input: one line that names the file, row, field or option and what was
-    expected. The CLI prints it and exits 2. (The standalone device predictor has its own PredictorError, which
-    behaves the same, because it imports nothing of edgefer.)"""
+from edgefer.predictor import EdgeferError, PredictorError
+
+__all__ = ["EdgeferError", "PredictorError", "DataError", "ModelError", "ConfigError", "first_line"]
 
 
 class DataError(EdgeferError):

@@ -1,8 +1,9 @@
 """The models shipped inside the package and their cards: what `edgefer models` lists.
 
 Each packaged model (`edgefer.predictor.PACKAGED_MODELS`) has a card, NAME_model.json beside its .tflite, written by
-`benchmarks/ship_model.py` from a real `edgefer bench` run: how it was trained, accuracy, latency and the machine,
-and the trade-off it makes against the other packaged models, so a user can choose with `--model NAME`.
+`python -m edgefer.bench.ship` from real bench runs: in short fields what it was trained on, the recipe and the command
+that reproduces it; accuracy on FER2013 crops and, where measured, on the photo yardstick; latency and the machine.
+`edgefer models` measures latency here and recommends one (`--model auto`).
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgefer.compute import count_macs, millions
+from edgefer.core.compute import count_macs, millions
+from edgefer.core.fileio import regenerate, replace_marked
 from edgefer.errors import EdgeferError
-from edgefer.fileio import regenerate, replace_marked
 from edgefer.predictor import PACKAGED_MODELS, PredictorError, packaged_model_path
 
 
@@ -51,6 +52,11 @@ class PackagedModel:
             return None
 
     @property
+    def photo_accuracy(self) -> float | None:
+        """End-to-end accuracy on the photo yardstick (`edgefer bench --photos`), where the card has it."""
+        return self.card.get("photos", {}).get("accuracy")
+
+    @property
     def machine(self) -> str:
         return self.card.get("bench", {}).get("machine", {}).get("cpu", "?")
 
@@ -60,16 +66,17 @@ def models_table(models: list[PackagedModel], here_ms: dict[str, float]):
     size, multiply-accumulates and the p50 ms per face measured on this machine (`here_ms`)."""
     from rich.table import Table
 
-    table = Table(title="packaged models (accuracy: FER2013 PublicTest, from each card; ms: measured here, 1 thread)")
-    for column in ("name", "classes", "accuracy", "labels", "MMAC", "MB", "ms here"):
+    table = Table(title="packaged models (accuracy from each card: PublicTest crops, and photos end to end; "
+                        "ms: measured here, 1 thread)")
+    for column in ("name", "classes", "accuracy", "labels", "photos", "MMAC", "MB", "ms here"):
         table.add_column(column, overflow="fold")
     for model in models:
-        accuracy, here = model.accuracy, here_ms.get(model.name)
+        accuracy, here, photos = model.accuracy, here_ms.get(model.name), model.photo_accuracy
         source = model.card.get("bench", {}).get("label_source", "fer2013")
         table.add_row(model.name, str(len(model.card.get("classes") or [])),
                       f"{accuracy:.2%}" if accuracy is not None else "?", {"ferplus": "FER+"}.get(source, "FER2013"),
-                      millions(model.macs), f"{model.path.stat().st_size / 1e6:.2f}",
-                      f"{here:.2f}" if here is not None else "?")
+                      f"{photos:.1%}" if photos is not None else "-", millions(model.macs),
+                      f"{model.path.stat().st_size / 1e6:.2f}", f"{here:.2f}" if here is not None else "?")
     return table
 
 
@@ -94,28 +101,30 @@ def packaged_models() -> list[PackagedModel]:
 
 
 # The README's table of packaged models is generated from the cards, so its figures cannot drift from them:
-# `python -m edgefer.packaged README.md` rewrites the part between these markers (benchmarks/ship_model.py
+# `python -m edgefer.packaged README.md` rewrites the part between these markers (`python -m edgefer.bench.ship`
 # runs it after writing a card), and tests/predict/test_packaged.py fails when the README and the cards disagree.
 README_BEGIN = "<!-- packaged-models: generated from edgefer/assets/*_model.json by `python -m edgefer.packaged README.md` -->"
 README_END = "<!-- /packaged-models -->"
 
 
 def readme_section(models: list[PackagedModel] | None = None) -> str:
-    """The README's packaged-model table and trade-offs, in Markdown, from the cards."""
+    """The README's packaged-model table and one reproduce command per model, in Markdown, from the cards."""
     models = packaged_models() if models is None else models
     lines = [README_BEGIN,
-             "| `--model` | network | MB | MMAC per face | PublicTest accuracy (int8) | scored on | p50 ms, 1 thread "
-             "| measured on |",
+             "| `--model` | network | MB | MMAC per face | PublicTest accuracy (int8) | photos, end to end | "
+             "p50 ms, 1 thread | measured on |",
              "|---|---|---|---|---|---|---|---|"]
     for m in models:
         machine = m.card.get("bench", {}).get("machine", {})
         extensions = ", ".join(machine.get("vector_extensions", [])) or "?"
-        accuracy, latency = m.accuracy, m.latency_ms()
+        accuracy, latency, photos = m.accuracy, m.latency_ms(), m.photo_accuracy
         lines.append(f"| `{m.name}` | {m.architecture} | {m.path.stat().st_size / 1e6:.2f} | {millions(m.macs)} | "
-                     f"{'?' if accuracy is None else f'{accuracy:.2%}'} | {m.labels} | "
+                     f"{'?' if accuracy is None else f'{accuracy:.2%}'}, {m.labels} | "
+                     f"{'-' if photos is None else f'{photos:.1%}'} | "
                      f"{'?' if latency is None else f'{latency:.2f}'} | {m.machine} ({extensions}) |")
     lines.append("")
-    lines += [f"- `{m.name}`: {m.card.get('tradeoff') or 'no trade-off recorded'}" for m in models]
+    lines += [f"- `{m.name}`: {m.card.get('recipe', '?')}; trained on {m.card.get('trained_on', '?')}. Reproduce: "
+              f"`{m.card.get('reproduce', '?')}`" for m in models]
     return "\n".join(lines + [README_END])
 
 

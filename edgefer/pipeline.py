@@ -12,9 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from edgefer.runs import default_export_dir
+from edgefer.cli_support import option
+from edgefer.core.run_folder import default_export_dir
 from edgefer.train.backbones import BACKBONE_NAMES
-from edgefer.train.config import TrainConfig, option
+from edgefer.train.config import TrainConfig
 from edgefer.train.packaged_start import is_packaged
 
 

@@ -36,7 +36,7 @@ FER2013_CLASSES = ("Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neut
 BLAZEFACE_FILE = "face_detection_short_range.tflite"
 DEFAULT_MODEL_FILE = "default_model.tflite"
 # Models shipped inside the package, by name (`edgefer predict --model NAME`, `EmotionPredictor("fast")`);
-# each file has a card NAME_model.json beside it (benchmarks/ship_model.py writes both; `edgefer models` lists them).
+# each file has a card NAME_model.json beside it (python -m edgefer.bench.ship writes both; `edgefer models` lists them).
 # "ferplus": 8 classes (FER2013's 7 + Contempt) learnt from the FER+ annotators' labels.
 PACKAGED_MODELS = {"default": DEFAULT_MODEL_FILE, "fast": "fast_model.tflite", "ferplus": "ferplus_model.tflite"}
 # Image files edgefer reads (Pillow decodes them all): photos for predict, faces in the Kaggle folder layout.
@@ -55,7 +55,13 @@ NORMALIZERS = {
 }
 
 
-class PredictorError(ValueError):
+class EdgeferError(ValueError):
+    """The base of every error edgefer raises for bad input: one line naming the file, row, field or option and what
+    was expected. Defined here, in the one-file device predictor that imports nothing of edgefer, so that the predictor
+    copied alone keeps it; `edgefer.errors` re-exports it and derives the package's other errors from it."""
+
+
+class PredictorError(EdgeferError):
     """A model or an image the predictor cannot use; the message names it and says what was expected."""
 
 
@@ -450,9 +456,9 @@ def resize(array: np.ndarray, height: int, width: int) -> np.ndarray:
 
 
 # The crop around a detected face that frames it as FER2013 did (what the models were trained on): BlazeFace's box is
-# 0.87 of FER2013's square with its centre 6.6% of the side lower (benchmarks/crop_policy.py on 300 test faces), so the
+# 0.87 of FER2013's square with its centre 6.6% of the side lower (research/crop_policy.py on 300 test faces), so the
 # square is the box grown by FACE_MARGIN per side with its centre lifted by FACE_LIFT of the box's side. End to end on
-# 840 proxy photos: 45.75% against 42.91% for the earlier 10% margin (benchmarks/RESULTS.md).
+# 840 proxy photos: 45.75% against 42.91% for the earlier 10% margin (docs/history/RESULTS.md).
 FACE_MARGIN = 0.076
 FACE_LIFT = 0.066
 
@@ -641,7 +647,7 @@ class TFLiteModel:
     """One TFLite model's input and output: quantize a batch, resize the batch axis, invoke, dequantize.
 
     The one place that knows a model's tensors; EmotionPredictor runs its faces through it and
-    edgefer's bench and export checks wrap it (edgefer.runners.TFLiteRunner)."""
+    edgefer's bench and export checks wrap it (edgefer.core.backends.TFLiteRunner)."""
 
     def __init__(self, interpreter):
         self.interpreter = interpreter

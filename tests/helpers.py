@@ -61,11 +61,12 @@ def one_line_error(result, *needles):
     return lines[0]
 
 
-def benchmark_script(name: str):
-    """A script of benchmarks/ (not an installed module) loaded as a module, for testing its functions."""
+def research_script(name: str):
+    """A script of research/ (not an installed module) loaded as a module, for testing its functions (those tests run
+    only with `pytest -m research`)."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py")
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "research" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -2,12 +2,12 @@
 
 import pytest
 
-from edgefer.compute import count_macs, keras_model_macs, millions
+from edgefer.core.compute import count_macs, keras_model_macs, millions
 from edgefer.errors import ModelError
 
 
 def test_a_small_network_counts_what_is_counted_by_hand():
-    from edgefer.keras_env import import_keras
+    from edgefer.core.keras_env import import_keras
 
     keras = import_keras()
     inputs = keras.Input((8, 8, 1))

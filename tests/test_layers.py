@@ -9,15 +9,15 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "edgefer"
 STAGES = ("data", "train", "export", "bench", "analyze")  # each may import the ones before it
-BELOW = {"errors", "fileio", "progress", "evaluation", "plotting", "predictor", "runs", "runners", "conversion",
-         "keras_env", "packaged", "cli_support", "compute"}  # below every stage: they import one another, never a stage
+BELOW = {"errors", "predictor", "packaged", "cli_support", "core"}  # below every stage: they import one another, never a stage
+MAX_TOP_LEVEL_MODULES = 12
 TOP = {"cli", "pipeline", "__init__"}  # may import anything
 # The one edgefer module that imports Keras when imported: importing it inside a function defers Keras (allowed).
 DEFERS_KERAS = "edgefer.train.keras_parts"
 
 
 def unit(module: str) -> str:
-    """edgefer.train.config -> 'train'; edgefer.runs -> 'runs'; edgefer -> '__init__'."""
+    """edgefer.train.config -> 'train'; edgefer.core.run_folder -> 'runs'; edgefer -> '__init__'."""
     parts = module.split(".")
     return parts[1] if len(parts) > 1 else "__init__"
 
@@ -75,12 +75,58 @@ def test_the_check_fails_on_a_backward_or_sideways_import(tmp_path):
                                              + "\nfrom edgefer.export.formats import EXPORT_FORMATS\n")
     (copy / "predict" / "run.py").write_text((copy / "predict" / "run.py").read_text()
                                             + "\nfrom edgefer.train.config import TrainConfig\n")
-    (copy / "runs.py").write_text((copy / "runs.py").read_text() + "\nfrom edgefer.data.loading import load_dataset\n")
+    run_folder = copy / "core" / "run_folder.py"
+    run_folder.write_text(run_folder.read_text() + "\nfrom edgefer.data.loading import load_dataset\n")
     found = violations(copy)
     assert len(found) == 3
     assert any("train imports edgefer.export.formats" in v for v in found)
     assert any("predict imports edgefer.train.config" in v for v in found)
-    assert any("runs imports edgefer.data.loading" in v for v in found)
+    assert any("core imports edgefer.data.loading" in v for v in found)
+
+
+def test_the_top_level_shows_the_stages_with_few_loose_modules():
+    loose = sorted(p.name for p in PACKAGE.glob("*.py") if p.name != "__init__.py")
+    assert len(loose) <= MAX_TOP_LEVEL_MODULES, loose
+    stages = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()}
+    assert set(STAGES) | {"predict", "core"} <= stages
+
+
+def module_graph(root: Path = PACKAGE) -> dict[str, set[str]]:
+    """edgefer module -> the edgefer modules it imports (at import time or inside functions)."""
+    graph = {}
+    for path in sorted(root.rglob("*.py")):
+        name = ".".join(("edgefer", *path.relative_to(root).with_suffix("").parts)).removesuffix(".__init__")
+        graph[name] = {t for t, _, _ in imports(path)}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Import circles between modules (a package's __init__ importing its own modules lazily is not one)."""
+    found, state = [], {}
+
+    def visit(node, trail):
+        state[node] = "open"
+        for nxt in sorted(graph.get(node, ())):
+            if nxt not in graph or nxt.startswith(node + ".") or node.startswith(nxt + "."):
+                continue
+            if state.get(nxt) == "open":
+                found.append(trail[trail.index(nxt):] + [nxt])
+            elif nxt not in state:
+                visit(nxt, trail + [nxt])
+        state[node] = "done"
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
+    return [c for c in found if not any(m in ("edgefer",) for m in c)]
+
+
+def test_no_import_circle_between_modules():
+    assert cycles(module_graph()) == []
+
+
+def test_the_circle_check_finds_a_circle():
+    assert cycles({"edgefer.a": {"edgefer.b"}, "edgefer.b": {"edgefer.a"}}) == [["edgefer.a", "edgefer.b", "edgefer.a"]]
 
 
 def test_the_device_predictor_imports_nothing_of_edgefer():
@@ -95,3 +141,16 @@ def test_no_function_local_edgefer_import_outside_cli_and_pipeline(path):
     local = [f"{target} (line {line})" for target, line, inside in imports(path)
              if inside and target != DEFERS_KERAS]
     assert local == []
+
+
+def test_one_exception_base_for_the_whole_package():
+    from edgefer.bench.run import BrokenArtifact
+    from edgefer.errors import ConfigError, DataError, EdgeferError, ModelError
+    from edgefer.predictor import EdgeferError as PredictorBase
+    from edgefer.predictor import PredictorError
+
+    assert EdgeferError is PredictorBase and issubclass(EdgeferError, ValueError)
+    for error in (DataError, ModelError, ConfigError, PredictorError, BrokenArtifact):
+        assert issubclass(error, EdgeferError), error
+    raised = [cls for cls in EdgeferError.__subclasses__()]
+    assert {DataError, ModelError, ConfigError, PredictorError} <= set(raised)

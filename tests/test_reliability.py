@@ -1,5 +1,5 @@
 """Files edgefer wrote earlier and reads back: damaged (truncated, emptied, junk, another version) each behaves as
-edgefer/fileio.py's inventory says. Disposable ones are rebuilt with one line on stderr; records stop the command
+edgefer/core/fileio.py's inventory says. Disposable ones are rebuilt with one line on stderr; records stop the command
 with exit 2 and one line naming the file (never a traceback). Then a disk that fills up during training and export."""
 
 import io
@@ -210,10 +210,11 @@ def test_bench_report_read_by_ship_model(how, runs, tmp_path):
     bench = tmp_path / "bench.json"
     shutil.copy(runs["bench"] / "bench.json", bench)
     damage(bench, how, json.dumps({"artifact": []}).encode())
-    script = Path(__file__).parents[1] / "benchmarks" / "ship_model.py"
+    script = "edgefer.bench.ship"
     python = sys.executable
-    done = subprocess.run([python, str(script), str(runs["export"] / "model_int8.tflite"), "--bench", str(bench),
-                           "--name", "fast"], capture_output=True, text=True)
+    done = subprocess.run([python, "-m", script, str(runs["export"] / "model_int8.tflite"), "--bench", str(bench),
+                           "--name", "fast", "--trained-on", "x", "--recipe", "x", "--reproduce", "x"],
+                          capture_output=True, text=True)
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert f"{bench}: not a bench report" in done.stderr
     assert (SAMPLE_PATH.parent / "fast_model.json").read_text().count("sha256") == 1  # the card is untouched
@@ -260,7 +261,7 @@ def test_export_on_a_full_disk_leaves_no_artifact_under_its_name(small_disk, run
     disk = small_disk(1)
     result = runner.invoke(app, ["export", str(runs["done"]), "--int8", "--onnx", "--out", str(disk / "export")])
     assert result.exit_code == 2 and "Traceback" not in result.output and "the disk is full" in result.output
-    from edgefer.runners import open_runner
+    from edgefer.core.backends import open_runner
 
     artifacts = [p for p in (disk / "export").rglob("model*") if p.suffix in (".tflite", ".onnx")]
     assert len([p for p in artifacts if "rejected" not in p.parts]) < 2  # what did not fit is not there ...

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from edgefer.analyze.sources import opencv
-from edgefer.fileio import atomic_path, csv_text, write_json, write_text
+from edgefer.core.fileio import atomic_path, csv_text, write_json, write_text
 
 FACE_COLUMNS = ("frame", "time_s", "track", "x", "y", "w", "h", "label", "score", "face_score")
 MAX_PANELS = 8  # timeline panels: the tracks seen longest

@@ -16,10 +16,10 @@ from pathlib import Path
 from edgefer.analyze.outputs import AnnotatedVideo, FaceRows, TrackStats, plot_timeline, write_summary, write_tracks
 from edgefer.analyze.sources import open_source
 from edgefer.analyze.tracking import EmotionSmoother, Tracker
+from edgefer.core.progress import console, note
+from edgefer.core.run_folder import machine_info
 from edgefer.errors import ConfigError
 from edgefer.predictor import EmotionPredictor
-from edgefer.progress import console, note
-from edgefer.runs import machine_info
 
 
 @dataclass

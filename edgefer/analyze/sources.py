@@ -20,9 +20,9 @@ from typing import Iterator
 import numpy as np
 
 from edgefer.bench.photoset import place_face
+from edgefer.core.fileio import atomic_path
 from edgefer.data.sample import SAMPLE_PATH
 from edgefer.errors import DataError
-from edgefer.fileio import atomic_path
 from edgefer.predictor import IMAGE_SUFFIXES, open_image
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")

@@ -27,7 +27,7 @@ from pathlib import Path
 import edgefer.predictor as predictor_module
 from edgefer.bench.jobs import worker_main
 from edgefer.errors import first_line
-from edgefer.predictor import EmotionPredictor, StageTimes, open_image
+from edgefer.predictor import EmotionPredictor, StageTimes, face_square, find_interpreter, open_image
 
 
 def _edgefer_pipeline(job: dict):
@@ -104,8 +104,6 @@ def _faceapi_pipeline(job: dict):
     (box + 10% per side, 112x112 RGB), as face-api.js runs it: a peer for the classifier, not for the detector."""
     import numpy as np
     from PIL import Image
-
-    from edgefer.predictor import face_square, find_interpreter
 
     predictor = EmotionPredictor("default", num_threads=job["threads"])
     interpreter = find_interpreter()[0](model_path=str(faceapi_model_path()), num_threads=job["threads"])

@@ -21,8 +21,10 @@ import numpy as np
 
 from edgefer.bench.frameset import TRUTH_FILE, make_frame_set
 from edgefer.bench.jobs import run_in_worker
+from edgefer.core.fileio import discard_damaged, write_json, write_text
+from edgefer.core.progress import note
+from edgefer.core.run_folder import machine_info, package_versions
 from edgefer.errors import DataError, ModelError
-from edgefer.fileio import discard_damaged, write_json, write_text
 from edgefer.predictor import (
     FRAME_STAGES,
     IMAGE_SUFFIXES,
@@ -31,8 +33,6 @@ from edgefer.predictor import (
     resize_backend,
     resolve_model_path,
 )
-from edgefer.progress import note
-from edgefer.runs import machine_info, package_versions
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
 PEERS = ("fer", "faceapi")

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from edgefer.core.fileio import atomic_path, write_json
 from edgefer.data.sample import SAMPLE_PATH
-from edgefer.fileio import atomic_path, write_json
 
 BACKGROUND = SAMPLE_PATH.parent / "astronaut.jpg"
 BACKGROUND_FACE = (175, 72, 100, 96)  # x, y, w, h of Eileen Collins's face in the 512x512 photo (hand-annotated)

@@ -29,11 +29,11 @@ from edgefer.bench.frames import matched, pipelines_for
 from edgefer.bench.frameset import TRUTH_FILE
 from edgefer.bench.jobs import run_in_worker
 from edgefer.bench.photoset import make_photo_set
+from edgefer.core.fileio import atomic_path, write_json, write_text
+from edgefer.core.progress import note
+from edgefer.core.run_folder import machine_info, package_versions
 from edgefer.errors import DataError
-from edgefer.fileio import atomic_path, write_json, write_text
 from edgefer.predictor import FER2013_CLASSES, IMAGE_SUFFIXES
-from edgefer.progress import note
-from edgefer.runs import machine_info, package_versions
 
 BUILT_IN = "sample"
 INPUTS = ("file", "pil", "rgb", "bgr")
@@ -126,6 +126,7 @@ class PhotoRow:
     labelled: int
     correct: int
     recall: dict[str, float]  # per class, of the labelled photos in this bucket
+    class_counts: dict[str, list[int]] = field(default_factory=dict)  # per class: [correct, labelled photos]
 
     @property
     def accuracy(self) -> float | None:
@@ -248,18 +249,42 @@ def _rows(name: str, form: str, entry: dict, photos: PhotoSet) -> list[PhotoRow]
             pipeline=name, input=form, bucket=bucket, photos=len(indices), p50_ms=float(np.median(ms)),
             p99_ms=float(np.percentile(ms, 99)), stages_ms=stages, found=found, truth=truth_count, extra=extra,
             labelled=labelled, correct=sum(sum(v) for v in hits.values()),
-            recall={k: float(np.mean(v)) for k, v in sorted(hits.items())}))
+            recall={k: float(np.mean(v)) for k, v in sorted(hits.items())},
+            class_counts={k: [int(sum(v)), len(v)] for k, v in sorted(hits.items())}))
     return rows
 
 
+def class_recall(rows: list[PhotoRow]) -> dict[str, float]:
+    """Per-class recall over every bucket of `rows` (one pipeline and input), from the per-class counts."""
+    totals: dict[str, list[int]] = {}
+    for row in rows:
+        for name, (correct, n) in row.class_counts.items():
+            entry = totals.setdefault(name, [0, 0])
+            entry[0], entry[1] = entry[0] + correct, entry[1] + n
+    order = list(KNOWN_CLASSES.values())
+    return {k: c / n for k, (c, n) in sorted(totals.items(), key=lambda kv: (order + [kv[0]]).index(kv[0])) if n}
+
+
 def total_row(rows: list[PhotoRow]) -> dict:
-    """All buckets together for one pipeline and input: found, accuracy and macro-recall over every photo."""
+    """All buckets together for one pipeline and input: found, accuracy, macro-recall and per-class recall."""
     labelled = sum(r.labelled for r in rows)
     correct = sum(r.correct for r in rows)
     found = None if rows[0].found is None else sum(r.found for r in rows)
     truth = None if rows[0].truth is None else sum(r.truth for r in rows)
+    recall = class_recall(rows)
     return {"photos": sum(r.photos for r in rows), "found": found, "truth": truth,
-            "accuracy": correct / labelled if labelled else None, "labelled": labelled}
+            "accuracy": correct / labelled if labelled else None, "labelled": labelled,
+            "macro_recall": float(np.mean(list(recall.values()))) if recall else None, "recall": recall}
+
+
+def pipeline_totals(report: PhotoReport) -> dict[str, dict]:
+    """Per pipeline, its totals (`total_row`) on its first input form: the accuracy figures of a run."""
+    totals = {}
+    for r in report.rows:
+        if r.pipeline not in totals:
+            totals[r.pipeline] = {"input": r.input, **total_row(
+                [x for x in report.rows if x.pipeline == r.pipeline and x.input == r.input])}
+    return totals
 
 
 def run_photo_bench(config: PhotoBenchConfig) -> PhotoReport:
@@ -317,23 +342,17 @@ def summary_lines(report: PhotoReport) -> list[str]:
 
 
 def recall_table(report: PhotoReport) -> list[str]:
-    """Per-class recall over all buckets, per pipeline (first input form of each)."""
-    seen, lines = set(), []
-    classes = sorted({k for r in report.rows for k in r.recall}, key=lambda k: (list(KNOWN_CLASSES.values()) + [k]).index(k))
+    """Per-class recall over all buckets, per pipeline (first input form of each), with accuracy and macro-recall."""
+    totals = pipeline_totals(report)
+    order = list(KNOWN_CLASSES.values())
+    classes = sorted({k for t in totals.values() for k in t["recall"]}, key=lambda k: (order + [k]).index(k))
     if not classes:
-        return lines
-    lines += ["| pipeline | " + " | ".join(classes) + " |", "|---|" + "---|" * len(classes)]
-    for r in report.rows:
-        if r.pipeline in seen:
-            continue
-        seen.add(r.pipeline)
-        rows = [x for x in report.rows if x.pipeline == r.pipeline and x.input == r.input]
-        cells = []
-        for k in classes:
-            weighted = [(x.recall[k], x.labelled) for x in rows if k in x.recall]
-            hits = sum(v * n for v, n in weighted)  # recall is per bucket; weight by the bucket's labelled share
-            cells.append(_pct(hits / sum(n for _, n in weighted)) if weighted else "-")
-        lines.append(f"| {r.pipeline} | " + " | ".join(cells) + " |")
+        return []
+    lines = ["| pipeline | accuracy | macro-recall | " + " | ".join(classes) + " |",
+             "|---|---|---|" + "---|" * len(classes)]
+    for name, t in totals.items():
+        cells = [_pct(t["recall"].get(k)) for k in classes]
+        lines.append(f"| {name} | {_pct(t['accuracy'])} | {_pct(t['macro_recall'])} | " + " | ".join(cells) + " |")
     return lines
 
 

@@ -32,9 +32,9 @@ from pathlib import Path
 import numpy as np
 
 from edgefer.bench.frameset import TRUTH_FILE
+from edgefer.core.fileio import atomic_path, write_json, write_text
 from edgefer.data.loading import load_dataset
 from edgefer.data.sample import SAMPLE_PATH
-from edgefer.fileio import atomic_path, write_json, write_text
 
 ASSETS = SAMPLE_PATH.parent
 JPEG_QUALITIES = (35, 60, 90)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from rich.table import Table
 
-from edgefer.compute import millions
-from edgefer.fileio import csv_text, write_json, write_text
-from edgefer.plotting import pyplot, save_figure
+from edgefer.core.compute import millions
+from edgefer.core.fileio import csv_text, write_json, write_text
+from edgefer.core.plotting import pyplot, save_figure
 from edgefer.train.plots import plot_confusion
 
 COLUMNS = ("artifact", "status", "size MB", "MMAC", "accuracy", "macro-F1")  # MMAC: millions of MACs per face

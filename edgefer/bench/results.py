@@ -1,6 +1,6 @@
 """Typed bench results: one `BenchRow` per artifact (and test-time augmentation), one `BenchReport` per run.
 
-bench.json is their JSON form (`to_json` / `from_json`), so the CLI, `benchmarks/ship_model.py` and the real-data
+bench.json is their JSON form (`to_json` / `from_json`), so the CLI, `python -m edgefer.bench.ship` and the real-data
 tests read a report through these classes instead of nested dicts, and the rule for `edgefer bench`'s exit status
 lives in one method. The tables, Markdown and plots of `edgefer.bench.report` take the JSON form.
 """
@@ -29,7 +29,7 @@ class BenchRow:
     where_fer2013_agrees: dict | None = None  # FER+ labels: {"n", "accuracy"} on the faces whose labels agree
     latency: dict[str, dict[str, float]] | None = None  # threads -> p50_ms, p90_ms, p99_ms, mean_ms, min_ms, runs
     throughput: dict | None = None
-    macs: int | None = None  # multiply-accumulates per face (edgefer.compute), doubled with flip averaging
+    macs: int | None = None  # multiply-accumulates per face (edgefer.core.compute), doubled with flip averaging
     runtime: str | None = None
     runtime_version: str | None = None
     load_seconds: float | None = None

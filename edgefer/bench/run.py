@@ -22,15 +22,15 @@ from edgefer.bench.external import ExternalSpec
 from edgefer.bench.jobs import run_in_worker
 from edgefer.bench.results import BenchReport, BenchRow
 from edgefer.bench.worker import latency_stats
+from edgefer.core.backends import open_runner
+from edgefer.core.evaluation import accuracy_where, classification_metrics
+from edgefer.core.progress import note
+from edgefer.core.run_folder import RUN_FILE, RunRecord, default_export_dir, machine_info, package_versions
 from edgefer.data.ferplus import original_labels
 from edgefer.data.loading import load_dataset
 from edgefer.errors import DataError, ModelError, first_line
-from edgefer.evaluation import accuracy_where, classification_metrics
 from edgefer.export.meta import read_meta
 from edgefer.predictor import BLAZEFACE_FILE, PACKAGED_MODELS, TTA_MODES, packaged_model_path
-from edgefer.progress import note
-from edgefer.runners import open_runner
-from edgefer.runs import RUN_FILE, RunRecord, default_export_dir, machine_info, package_versions
 
 ARTIFACT_SUFFIXES = (".keras", ".tflite", ".onnx")
 
@@ -113,7 +113,7 @@ def _model_channels(path: Path) -> int:
     return int(runner.model.input_shape[-1])
 
 
-class BrokenArtifact(Exception):
+class BrokenArtifact(ModelError):
     """An artifact that cannot be opened: it gets a failed row, the others are still measured."""
 
 
@@ -145,7 +145,7 @@ def prepare(path: Path, faces: np.ndarray, classes, config: BenchConfig) -> tupl
     labels = config.labels
     if labels is None or config.input_size is None:
         raise ModelError(
-            f"{path}: not an edgefer artifact; give --input-size, --normalize and --labels (its class names in order)"
+            f"{path}: not an edgefer artifact; give --input-size, --normalize and --class-names (its class names in output order)"
         )
     spec = ExternalSpec(config.input_size, config.normalize, labels, channels=_model_channels(path))
     return spec.preprocess(faces), spec.class_map(classes), "external"

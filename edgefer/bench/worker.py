@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from edgefer.bench.jobs import worker_main
-from edgefer.compute import count_macs
+from edgefer.core.backends import open_runner, runtime_version, with_tta_runner
+from edgefer.core.compute import count_macs
 from edgefer.errors import EdgeferError
-from edgefer.runners import open_runner, runtime_version, with_tta_runner
 
 
 def _rss_mb() -> float:

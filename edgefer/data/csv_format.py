@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
+from edgefer.core.progress import progress_bar
 from edgefer.data.classes import FER2013_CLASSES
 from edgefer.data.dataset import IMAGE_SIZE, SPLIT_NAMES, FERDataset, LoadReport
 from edgefer.errors import DataError
-from edgefer.progress import progress_bar
 
 NUM_PIXELS = IMAGE_SIZE * IMAGE_SIZE
 CHUNK_ROWS = 2000

@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from edgefer.core.progress import progress_bar
 from edgefer.data.classes import FER2013_CLASSES, FOLDER_NAME_TO_ID, class_id_for_folder
 from edgefer.data.dataset import IMAGE_SIZE, FERDataset, LoadReport
 from edgefer.errors import DataError
 from edgefer.predictor import IMAGE_SUFFIXES, PredictorError, open_image, pil_to_array
-from edgefer.progress import progress_bar
 
 SPLIT_FOLDERS: dict[str, str] = {
     "train": "Training",

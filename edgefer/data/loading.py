@@ -13,6 +13,7 @@ from typing import Callable
 
 import numpy as np
 
+from edgefer.core.fileio import discard_damaged
 from edgefer.data.cache import cache_path, default_cache_dir
 from edgefer.data.csv_format import read_fer2013_csv
 from edgefer.data.dataset import FERDataset, LoadReport
@@ -21,7 +22,6 @@ from edgefer.data.folder_format import looks_like_folder_layout, read_image_fold
 from edgefer.data.npz_format import read_npz, save_npz
 from edgefer.data.sample import SAMPLE_PATH
 from edgefer.errors import DataError
-from edgefer.fileio import discard_damaged
 
 LABEL_SOURCES = ("fer2013", "ferplus", "folders")
 CSV_NAMES = ("fer2013.csv", "fer2013.csv.gz")

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
+from edgefer.core.fileio import atomic_path
 from edgefer.data.dataset import FERDataset, LoadReport
 from edgefer.errors import DataError
-from edgefer.fileio import atomic_path
 
 NPZ_KEYS = ("images", "labels", "usage", "classes", "row_ids")
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from edgefer.core.plotting import pyplot, save_figure
 from edgefer.data.dataset import FERDataset
-from edgefer.plotting import pyplot, save_figure
 from edgefer.predictor import resize
 
 

@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 from edgefer import predictor
-from edgefer.fileio import atomic_path, write_text
+from edgefer.core.fileio import atomic_path, write_text
 
 PREDICTOR_FILE = "edgefer_predictor.py"
 ASSETS = Path(predictor.__file__).parent / "assets"

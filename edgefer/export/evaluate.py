@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edgefer.evaluation import classification_metrics
-from edgefer.runners import open_runner
+from edgefer.core.backends import open_runner
+from edgefer.core.evaluation import classification_metrics
 
 
 def evaluate_artifact(path: Path, images: np.ndarray, labels: np.ndarray, classes, batch_size: int = 64,

@@ -23,7 +23,7 @@ from typing import Callable
 
 import numpy as np
 
-from edgefer.conversion import representative_faces, tensorflow, tflite_converter, tflite_fp32
+from edgefer.core.conversion import representative_faces, tensorflow, tflite_converter, tflite_fp32
 from edgefer.errors import ModelError, first_line
 from edgefer.export.meta import embed_onnx, embed_tflite
 from edgefer.export.rgb_input import rgb_input

@@ -13,9 +13,9 @@ import json
 from pathlib import Path
 
 from edgefer import __version__
+from edgefer.core.run_folder import read_json_object
 from edgefer.export.tflite_metadata import with_metadata
 from edgefer.predictor import read_model_meta
-from edgefer.runs import read_json_object
 
 META_NAME = "model.json"
 ONNX_KEY = "edgefer"

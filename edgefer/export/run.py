@@ -21,6 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from edgefer import __version__
+from edgefer.core.backends import KerasRunner, open_runner
+from edgefer.core.fileio import write_json
+from edgefer.core.run_folder import MODEL_FILE, RUN_FILE, RunRecord, default_export_dir
 from edgefer.data.loading import load_dataset
 from edgefer.data.splits import run_splits, stratified_subset
 from edgefer.errors import ModelError, first_line
@@ -28,10 +31,7 @@ from edgefer.export.accelerators import placement
 from edgefer.export.bundle import write_bundle
 from edgefer.export.formats import EXPORT_FORMATS, ExportFormat
 from edgefer.export.meta import read_export_record
-from edgefer.fileio import write_json
 from edgefer.predictor import BLAZEFACE_FILE, FACE_LIFT, FACE_MARGIN
-from edgefer.runners import KerasRunner, open_runner
-from edgefer.runs import MODEL_FILE, RUN_FILE, RunRecord, default_export_dir
 from edgefer.train.backbones import get_backbone
 
 AGREEMENT_FLOOR = 0.99

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from edgefer.fileio import atomic_path
+from edgefer.core.fileio import atomic_path
 from edgefer.predictor import Prediction
 
 BOX_COLOR = (255, 196, 0)

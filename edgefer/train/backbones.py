@@ -9,7 +9,7 @@ Keras publishes ImageNet no-top weights for each of them at 96-224 px.
 `efficientnet-lite0` is EfficientNetB0 with Google's EfficientNet-Lite changes for integer hardware,
 built from Keras' own EfficientNet constructor: ReLU6 instead of swish (bounded activations) and no
 squeeze-and-excitation (whose sigmoid gates and outlier channels break full-int8 quantization of B0,
-located by benchmarks/int8_blame.py); at width and depth 1.0 the "stem and head not scaled" rule
+located by research/int8_blame.py); at width and depth 1.0 the "stem and head not scaled" rule
 changes nothing. Keras publishes no ImageNet weights for it, so it trains from scratch (or from a
 PATH of its own weights); `--weights imagenet` is refused with that reason.
 
@@ -22,8 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from edgefer.core.keras_env import import_keras
 from edgefer.errors import ModelError
-from edgefer.keras_env import import_keras
 from edgefer.train.resnet import resnet18
 
 KERAS_WEIGHTS_SIZES = (96, 128, 160, 192, 224)
@@ -90,7 +90,7 @@ BACKBONES: dict[str, BackboneSpec] = {
             imagenet_file=lambda size, alpha=1.0: "efficientnetb0_notop.h5",
             default_unfreeze=40,
             int8_note=("EfficientNetB0's swish activations and squeeze-excite outliers in blocks 6-7 and the head need "
-                       "int8 steps of 2.6-37 (measured by benchmarks/int8_blame.py), so full int8 collapses: train "
+                       "int8 steps of 2.6-37 (measured by research/int8_blame.py), so full int8 collapses: train "
                        "--model efficientnet-lite0 (ReLU6, no squeeze-excite) for integer-only hardware, or export "
                        "--dynamic (int8 weights, float activations) for a CPU"),
         ),

@@ -17,9 +17,10 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field, fields, replace
 
+from edgefer.cli_support import option
+from edgefer.core.fileio import regenerate
 from edgefer.data.loading import DataSource
 from edgefer.errors import ConfigError
-from edgefer.fileio import regenerate
 from edgefer.predictor import TTA_MODES
 from edgefer.train.augment import AUGMENT_PRESETS
 from edgefer.train.backbones import BACKBONE_NAMES, get_backbone
@@ -41,12 +42,6 @@ MIN_IMG_SIZE, MAX_IMG_SIZE = 32, 224
 DEFAULT_IMG_SIZE = 224
 
 
-def option(flag: str, help: str, **click) -> dict:
-    """A TrainConfig field's command-line flag and help (`edgefer train` derives its options from these); `click`:
-    extra settings of the option (min, max, metavar), or invert=True for an off-flag of a True default."""
-    return {"flag": flag, "help": help, **click}
-
-
 @dataclass
 class TrainConfig:
     """Every knob of a training run. A field with a flag in its metadata is an option of `edgefer train`, with this
@@ -63,7 +58,7 @@ class TrainConfig:
     ferplus: str | None = field(default=None, metadata=option(
         "--ferplus", "fer2013new.csv[.gz]; default: found beside the CSV.", metavar="PATH"))
     # Measured on the full data, the same 10-epoch fine-tune from the packaged default: majority 82.13% vs votes
-    # 81.85% on FER+ PublicTest (val 83.87% vs 83.66%), so majority is the default (benchmarks/RESULTS.md).
+    # 81.85% on FER+ PublicTest (val 83.87% vs 83.66%), so majority is the default (docs/history/RESULTS.md).
     ferplus_target: str = field(default="majority", metadata=option(
         "--ferplus-target", "With --labels ferplus: majority (one-hot majority label; measured 0.3 pp better) or votes "
         "(cross-entropy against each face's distribution of the 10 annotators' votes). Evaluation is against the "
@@ -122,7 +117,7 @@ class TrainConfig:
     teacher: str | None = field(default=None, metadata=option(
         "--teacher", "Distil from a trained run (its model.keras), a .keras file (run as its fp32 TFLite when that "
         "agrees: faster on a CPU), or an exported .tflite/.onnx: soft targets once per epoch on the augmented "
-        "faces; or a teacher's recorded targets (.npz from benchmarks/record_teacher.py: each face's own, for a "
+        "faces; or a teacher's recorded targets (.npz from `edgefer teacher record`: each face's own, for a "
         "teacher too slow to run every epoch). Several, separated by commas or listed one per line in a .txt file: an "
         "ensemble teacher (the mean of their probabilities; --teacher-tta flip applies to each live one).", metavar="PATH"))
     kd_temperature: float = field(default=4.0, metadata=option(
@@ -311,3 +306,21 @@ def main(argv=None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+@dataclass
+class RecordConfig:
+    """`edgefer teacher record TEACHER OUT.npz`: a teacher's probabilities once per face of the data, by row id."""
+
+    data: str | None = field(default=None, metadata=option(
+        "--data", "FER2013 in any form `data info` reads (every split is recorded). Default: the embedded sample.",
+        metavar="PATH"))
+    labels: str = field(default="fer2013", metadata=option(
+        "--labels", "Label source of the data (fer2013, ferplus, folders): the classes the teacher must have."))
+    tta: str = field(default="flip", metadata=option(
+        "--tta", "flip (each face's probabilities averaged with its mirror image's: a stronger teacher) or none."))
+
+    def validate(self) -> "RecordConfig":
+        if self.tta not in ("none", "flip"):
+            raise ConfigError(f"--tta {self.tta!r}; expected none or flip")
+        return self

@@ -4,12 +4,12 @@ Never materialises the data at the training size in float32 (that costs 17 GB at
 The epoch's order and its augmentation are drawn from (seed, epoch), so a resumed run sees the
 same batches. Augmentation (edgefer.train.augment) is done once per epoch on the whole uint8 array in
 numpy, vectorised: a batch is then only a slice and a cast, so the input path stays a small share
-of an epoch (benchmarks/input_path_speed.py measures it). Backend-agnostic: numpy in, numpy out.
+of an epoch (research/input_path_speed.py measures it). Backend-agnostic: numpy in, numpy out.
 
 How Keras gets the batches (`keras_feed`): on TensorFlow, Keras would wrap the PyDataset in
 `tf.data.Dataset.from_generator`, which nearly halved the training step rate on a 2-core CPU
 (MobileNetV2 a0.35 at 64 px: 1.64 s/step against 0.86 s/step for the same batches as in-memory
-arrays; benchmarks/feed_speed.py). There the batches go through `Dataset.range(n).map(numpy_function)`
+arrays; research/feed_speed.py). There the batches go through `Dataset.range(n).map(numpy_function)`
 instead, which costs nothing measurable, and a callback moves the PyDataset to the next epoch.
 Other backends (JAX) iterate the PyDataset directly.
 """
@@ -18,16 +18,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgefer.keras_env import import_keras
+from edgefer.core.keras_env import import_keras
 from edgefer.train.augment import AugmentSpec
 
 
 def one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:
     return np.eye(num_classes, dtype=np.float32)[labels]
-
-
-def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
-    return np.random.default_rng([seed, epoch]).permutation(n)
 
 
 def make_batches(x: np.ndarray, y: np.ndarray, *, batch_size: int, shuffle: bool, seed: int = 0,

@@ -34,13 +34,13 @@ from pathlib import Path
 
 import numpy as np
 
-from edgefer.conversion import tflite_fp32
+from edgefer.core.backends import open_runner
+from edgefer.core.conversion import tflite_fp32
+from edgefer.core.fileio import atomic_path, discard_damaged
+from edgefer.core.keras_env import import_keras
+from edgefer.core.progress import note
 from edgefer.errors import ModelError, first_line
-from edgefer.fileio import atomic_path, discard_damaged
-from edgefer.keras_env import import_keras
 from edgefer.predictor import with_tta
-from edgefer.progress import note
-from edgefer.runners import open_runner
 
 TEACHER_BATCH = 256
 
@@ -88,7 +88,7 @@ class _RecordedTeacher:
                 self.tta, self.source = str(saved["tta"]), str(saved["source"])
         except Exception as error:
             raise ModelError(f"{path}: not a recorded teacher ({first_line(error)}); expected the .npz that "
-                             f"benchmarks/record_teacher.py writes") from None
+                             f"`edgefer teacher record` writes") from None
         self.path, self.index = path, {int(r): i for i, r in enumerate(rows)}
         self.input_shape, self.outputs = (48, 48, 1), self.probs.shape[1]
 

@@ -13,8 +13,8 @@ import contextlib
 from dataclasses import dataclass
 from typing import Callable, ContextManager
 
+from edgefer.core.keras_env import backend_name, import_keras
 from edgefer.errors import ModelError
-from edgefer.keras_env import backend_name, import_keras
 
 
 @dataclass

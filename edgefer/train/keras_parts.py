@@ -13,9 +13,8 @@ import time
 
 import numpy as np
 
-from edgefer.keras_env import import_keras
-from edgefer.train.augment import augment_epoch
-from edgefer.train.data_feed import epoch_order
+from edgefer.core.keras_env import import_keras
+from edgefer.train.augment import augment_epoch, epoch_order
 
 keras = import_keras()
 ops = keras.ops

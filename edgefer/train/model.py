@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from edgefer.core.keras_env import import_keras
 from edgefer.data.dataset import IMAGE_SIZE
-from edgefer.keras_env import import_keras
 from edgefer.train.backbones import get_backbone
 from edgefer.train.config import TrainConfig
 from edgefer.train.packaged_start import is_packaged

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from edgefer.core.keras_env import import_keras
 from edgefer.errors import ModelError, first_line
-from edgefer.keras_env import import_keras
 from edgefer.packaged import card_path
 from edgefer.predictor import PACKAGED_MODELS, find_interpreter, packaged_model_path
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgefer.plotting import pyplot, save_figure
+from edgefer.core.plotting import pyplot, save_figure
 
 
 def plot_curves(history: list[dict], path: Path, title: str) -> Path:

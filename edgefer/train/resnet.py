@@ -4,7 +4,7 @@ ImageNet's ResNet-18 shrinks its input 4x before the first residual stage (a 7x7
 a 48x48 face would reach its last stage as a 2x2 map. The FER2013 papers that reach 72-73% with a single network
 (Pramerdorfer & Kampel 2016; the ResNet-18 of the widely used PyTorch FER2013 code) instead use the CIFAR form: a 3x3
 stride-1 stem and no max-pool, so the four stages of two basic blocks each run at 48, 24, 12 and 6 px. That is
-1.25 G multiply-accumulates per face at alpha 1.0 (11.2 M parameters; `edgefer.compute`): far too much for a phone, which is
+1.25 G multiply-accumulates per face at alpha 1.0 (11.2 M parameters; `edgefer.core.compute`): far too much for a phone, which is
 why edgefer uses it as a distillation teacher (trained where a GPU is lent), not as a packaged model.
 
 `alpha` scales every width (64-128-256-512 at 1.0). Keras publishes no weights for this form, so it trains from
@@ -13,7 +13,7 @@ scratch; the backbone registry refuses `--weights imagenet` for it.
 
 from __future__ import annotations
 
-from edgefer.keras_env import import_keras
+from edgefer.core.keras_env import import_keras
 
 RESNET18_WIDTHS = (64, 128, 256, 512)
 RESNET18_BLOCKS = (2, 2, 2, 2)

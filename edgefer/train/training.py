@@ -19,16 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from edgefer.data.cache import content_hash
-from edgefer.data.ferplus import original_labels
-from edgefer.data.loading import load_dataset
-from edgefer.data.splits import split_dataset
-from edgefer.errors import ModelError, first_line
-from edgefer.evaluation import accuracy_where, classification_metrics
-from edgefer.fileio import atomic_path, csv_text, discard_damaged, write_json, write_text
-from edgefer.keras_env import backend_name, import_keras
-from edgefer.progress import note
-from edgefer.runs import (
+from edgefer.core.evaluation import accuracy_where, classification_metrics
+from edgefer.core.fileio import atomic_path, csv_text, discard_damaged, write_json, write_text
+from edgefer.core.keras_env import backend_name, import_keras
+from edgefer.core.progress import note
+from edgefer.core.run_folder import (
     CHECKPOINT_DIR,
     CONFUSION_FILE,
     CURVES_FILE,
@@ -41,6 +36,11 @@ from edgefer.runs import (
     package_versions,
     read_json_object,
 )
+from edgefer.data.cache import content_hash
+from edgefer.data.ferplus import original_labels
+from edgefer.data.loading import load_dataset
+from edgefer.data.splits import split_dataset
+from edgefer.errors import ModelError, first_line
 from edgefer.train.augment import augment_spec
 from edgefer.train.backbones import get_backbone
 from edgefer.train.config import TrainConfig

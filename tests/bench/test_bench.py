@@ -12,7 +12,7 @@ from edgefer import FERDataset
 from edgefer.bench.report import flat_rows, pareto_front
 from edgefer.bench.worker import latency_stats, time_single
 from edgefer.cli import app
-from edgefer.conversion import tflite_fp32
+from edgefer.core.conversion import tflite_fp32
 from edgefer.data.npz_format import save_npz
 from helpers import separable_faces
 

@@ -8,11 +8,11 @@ import pytest
 from typer.testing import CliRunner
 
 from edgefer.cli import app
+from edgefer.core.backends import OnnxRunner, TFLiteRunner
 from edgefer.errors import ModelError
 from edgefer.export.formats import EXPORT_FORMATS, ExportFormat, tflite_fp32
 from edgefer.export.meta import read_meta, read_onnx_meta, read_tflite_meta
 from edgefer.export.run import allowed_drop, export_one, resolve_run, verify
-from edgefer.runners import OnnxRunner, TFLiteRunner
 from helpers import separable_faces
 
 

@@ -41,8 +41,8 @@ def test_luma_weights_sum_to_one_and_are_close_to_itu_601():
 @pytest.mark.parametrize("fmt", ["fp32", "int8", "dynamic", "fp16"])
 def test_rgb_input_gives_the_gray_networks_outputs(trained_run, fmt):
     """The gray-input flatbuffer and its RGB copy on the same faces (gray in three equal channels)."""
+    from edgefer.core.keras_env import import_keras
     from edgefer.export import formats
-    from edgefer.keras_env import import_keras
 
     keras = import_keras()
     model = keras.saving.load_model(trained_run / "model.keras", safe_mode=True)

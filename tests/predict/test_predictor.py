@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from edgefer.core.backends import TFLiteRunner
 from edgefer.predictor import BLAZEFACE_FILE, BlazeFaceDetector, EmotionPredictor, PredictorError, crop_face, resize
-from edgefer.runners import TFLiteRunner
 from helpers import separable_faces
 
 DATA = Path(__file__).parents[2] / "edgefer" / "assets"

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from edgefer.keras_env import backend_name, import_keras
+from edgefer.core.keras_env import backend_name, import_keras
 from edgefer.train.augment import AUGMENT_PRESETS
 from edgefer.train.data_feed import keras_feed, make_batches
 

@@ -189,7 +189,7 @@ def test_several_teachers_are_one_ensemble_teacher(tmp_path):
 
 
 def test_a_recorded_teacher_gives_each_face_its_recorded_targets(tmp_path):
-    """benchmarks/record_teacher.py: a teacher's flip-averaged probabilities once per face, looked up by row id; in an
+    """`edgefer teacher record`: a teacher's flip-averaged probabilities once per face, looked up by row id; in an
     ensemble the live members still see the (augmented) faces they are given."""
     from edgefer.data.loading import load_dataset
     from edgefer.predictor import packaged_model_path, with_tta
@@ -232,3 +232,23 @@ def test_a_student_distils_from_a_recorded_member(tmp_path):
                                kd_tta="flip"))
     run = json.loads((result.run_dir / "run.json").read_text())
     assert run["complete"] and "fast.npz" in run["config"]["teacher"]
+
+
+def test_cli_teacher_record_writes_what_train_teacher_reads(tmp_path):
+    """`edgefer teacher record` (the product command that replaced a benchmarks/ script) on the embedded sample."""
+    from typer.testing import CliRunner
+
+    from edgefer.cli import app
+    from edgefer.data.loading import load_dataset
+    from edgefer.predictor import packaged_model_path
+    from helpers import one_line_error
+
+    out = tmp_path / "fast.npz"
+    result = CliRunner().invoke(app, ["teacher", "record", str(packaged_model_path("fast")), str(out), "--tta", "none"])
+    assert result.exit_code == 0, result.output
+    dataset = load_dataset(None)
+    teacher = load_teacher(out, 7)
+    probs = teacher.recorded(dataset.row_ids)
+    assert probs.shape == (len(dataset.labels), 7) and np.allclose(probs.sum(1), 1, atol=0.02)  # int8 outputs: steps of 1/256
+    assert np.mean(probs.argmax(1) == dataset.labels) > 0.5  # the fast model knows these faces
+    one_line_error(CliRunner().invoke(app, ["teacher", "record", "fast", str(out), "--tta", "twice"]), "--tta")

@@ -45,8 +45,8 @@ WIDTHS = [(name, alpha) for name in BACKBONE_NAMES for alpha in get_backbone(nam
 @pytest.mark.parametrize("name, alpha", WIDTHS)
 def test_every_width_builds_and_converts_to_int8(name, alpha):
     """Each (backbone, alpha) of the registry builds a raw-face model and converts to a loadable int8 TFLite."""
+    from edgefer.core.backends import TFLiteRunner
     from edgefer.export.formats import tflite_int8
-    from edgefer.runners import TFLiteRunner
 
     fer = build_model(TrainConfig(model=name, img_size=32, weights="none", alpha=alpha), num_classes=7)
     assert tuple(fer.full.output_shape) == (None, 7)

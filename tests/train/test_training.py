@@ -151,7 +151,7 @@ def test_cosine_schedule_decays_each_phase_and_constant_does_not():
 
 
 def test_history_keeps_columns_that_appear_after_a_resume():
-    from edgefer.fileio import csv_text
+    from edgefer.core.fileio import csv_text
 
     rows = list(csv.DictReader(csv_text([{"epoch": 1, "loss": 2.0},
                                              {"epoch": 2, "loss": 1.0, "learning_rate": 0.1}]).splitlines()))

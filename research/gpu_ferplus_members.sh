@@ -6,11 +6,11 @@
 # (initialisation, order, augmentation) and --split-seed 0, so all hold out the validation faces of the packaged
 # `ferplus` student (seed 0).
 #
-#   python benchmarks/gpu_session.py pack ../shared/data/fer2013 .gpu/data                 # here, once
-#   bash benchmarks/gpu_ferplus_members.sh CARRIED_DATA WORK OUT MINUTES [SEED ...]         # there; default seeds 0 1 2
-#   python benchmarks/gpu_session.py unpack FILES_BACK DEST                                  # here: run folders and
+#   python research/gpu_session.py pack ../shared/data/fer2013 .gpu/data                 # here, once
+#   bash research/gpu_ferplus_members.sh CARRIED_DATA WORK OUT MINUTES [SEED ...]         # there; default seeds 0 1 2
+#   python research/gpu_session.py unpack FILES_BACK DEST                                  # here: run folders and
 #                                                        # DEST/teachers/ferplus-seedN.npz, the recorded members
-#   python benchmarks/ferplus_posthoc.py ensemble DEST/teachers/ferplus-seed*.npz --weights 1,1,1 --save mix.npz
+#   python research/ferplus_posthoc.py ensemble DEST/teachers/ferplus-seed*.npz --weights 1,1,1 --save mix.npz
 #   edgefer train --data ../shared/data/fer2013 --labels ferplus --ferplus-target votes --model mobilenetv2 \
 #       --alpha 1.0 --img-size 64 --weights none --epochs 85 --val-fraction 0.1 --seed 0 --split-seed 0 \
 #       --teacher DEST/teachers/ferplus-seed0.npz,DEST/teachers/ferplus-seed1.npz,... --out OUT   # the student, here
@@ -22,7 +22,7 @@ shift 4
 seeds=("$@")
 [ ${#seeds[@]} -gt 0 ] || seeds=(0 1 2)
 export KERAS_BACKEND=jax PYTHONUNBUFFERED=1 XLA_PYTHON_CLIENT_PREALLOCATE=false XLA_PYTHON_CLIENT_MEM_FRACTION=0.2
-python3 benchmarks/gpu_session.py setup "$carry" "$work" || exit 1
+python3 research/gpu_session.py setup "$carry" "$work" || exit 1
 mkdir -p "$work/logs"
 for seed in "${seeds[@]}"; do
     python3 -m edgefer.cli train --data "$work/data/fer2013.npz" --labels ferplus --ferplus "$work/data/fer2013new.csv.gz" \
@@ -35,9 +35,9 @@ mkdir -p "$work/teachers"
 for seed in "${seeds[@]}"; do   # a few seconds each on the GPU; 10-20 min each on 2 CPU cores
     run_dir=$(dirname "$(ls "$work"/runs/ferplus-seed"$seed"/*/model.keras 2>/dev/null | head -n 1)")
     [ -f "$run_dir/model.keras" ] || { echo "seed $seed: no model.keras, nothing to record" >&2; continue; }
-    python3 benchmarks/record_teacher.py "$run_dir" "$work/teachers/ferplus-seed$seed.npz" \
+    python3 -m edgefer.cli teacher record "$run_dir" "$work/teachers/ferplus-seed$seed.npz" \
         --data "$work/data/fer2013.npz" --labels ferplus >> "$work/logs/record.log" 2>&1 \
         || echo "seed $seed: recording failed (logs/record.log)" >&2
 done
-python3 benchmarks/gpu_session.py collect "$work" "$out"
+python3 research/gpu_session.py collect "$work" "$out"
 tail -n 4 "$work"/logs/*.log

@@ -1,4 +1,4 @@
-"""benchmarks/ferplus_posthoc.py: a weighted mixture of recorded teachers must load as one recorded teacher."""
+"""research/ferplus_posthoc.py: a weighted mixture of recorded teachers must load as one recorded teacher."""
 
 from argparse import Namespace
 
@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from edgefer.train.distill import load_teacher
-from helpers import benchmark_script
+from helpers import research_script
 
 
 @pytest.fixture(scope="module")
 def posthoc():
-    return benchmark_script("ferplus_posthoc")
+    return research_script("ferplus_posthoc")
 
 
 def test_a_weighted_mixture_is_a_recorded_teacher_with_the_weighted_targets(posthoc, tmp_path):

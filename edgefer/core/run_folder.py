@@ -16,8 +16,8 @@ from dataclasses import asdict, dataclass, field, fields
 from importlib import metadata
 from pathlib import Path
 
+from edgefer.core.fileio import write_json
 from edgefer.errors import ModelError
-from edgefer.fileio import write_json
 
 MODEL_FILE = "model.keras"
 HISTORY_FILE = "history.csv"

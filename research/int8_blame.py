@@ -1,6 +1,6 @@
 """Which part of a network breaks full-integer int8: quantize one block at a time, the rest in float.
 
-    python benchmarks/int8_blame.py RUN_DIR [--data PATH] [--calib-samples 300] [--check-samples 300]
+    python research/int8_blame.py RUN_DIR [--data PATH] [--calib-samples 300] [--check-samples 300]
 
 When `edgefer export --int8` rejects a model (EfficientNetB0 from scratch collapses to one class),
 this says where. It converts the run's model with the same calibration faces as `edgefer export`
@@ -27,9 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-from edgefer.conversion import representative_faces, tflite_converter
+from edgefer.core.backends import KerasRunner, TFLiteRunner
+from edgefer.core.conversion import representative_faces, tflite_converter
 from edgefer.export.run import calibration_and_check_faces, resolve_run
-from edgefer.runners import KerasRunner, TFLiteRunner
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads (lazily, in the functions below)
 

@@ -1,7 +1,7 @@
 """How much each member adds to an ensemble teacher: accuracy of every member and every combination, on the
 validation split a student run selects on and then on PublicTest, plain and with flip averaging.
 
-    python benchmarks/ensemble_teacher.py TEACHER TEACHER... [--data ../shared/data/fer2013] [--val-fraction 0.1]
+    python research/ensemble_teacher.py TEACHER TEACHER... [--data ../shared/data/fer2013] [--val-fraction 0.1]
 
 Each TEACHER is what `edgefer train --teacher` takes (a run folder, a .keras, a .tflite or .onnx). An ensemble's
 probabilities are the mean of its members' (`edgefer.train.distill`, the same code `--teacher A,B` trains with).

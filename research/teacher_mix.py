@@ -1,10 +1,10 @@
 """The weight of face-api.js in a two-member teacher, measured on validation faces, clean and camera-degraded.
 
-    python benchmarks/teacher_mix.py --data ../shared/data/fer2013 \
+    python research/teacher_mix.py --data ../shared/data/fer2013 \
         --base teachers/default_model_flip.npz --other teachers/faceapi_expression_flip.npz \
         --base-model default --other-model peers/faceapi/faceapi_expression.tflite --write teachers/mix.npz
 
-Two recorded teachers (`benchmarks/record_teacher.py`: each face's flip-averaged probabilities) are mixed as
+Two recorded teachers (`edgefer teacher record`: each face's flip-averaged probabilities) are mixed as
 (1 - w) * base + w * other for w in 0, 0.1, ..., 1 and scored on the validation split the packaged models were trained
 beside (10% of Training, split seed 0): never PublicTest, which stays for the ship rule. A second column scores the
 same mixture on the validation faces after the `photo` augmentation (rotation, crop jitter, resolution loss, blur,
@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
+from edgefer.core.backends import open_runner
 from edgefer.data.loading import load_dataset
 from edgefer.data.splits import split_dataset
 from edgefer.predictor import packaged_model_path
-from edgefer.runners import open_runner
 from edgefer.train.augment import AUGMENT_PRESETS, augment_epoch
 from edgefer.train.distill import write_recording
 

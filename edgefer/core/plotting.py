@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from edgefer.core.fileio import atomic_path
 from edgefer.errors import DataError
-from edgefer.fileio import atomic_path
 
 
 def pyplot():

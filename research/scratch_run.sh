@@ -2,7 +2,7 @@
 # The from-scratch recipe's real run: MobileNetV2 at 96 px, 60 epochs on the full Training split
 # (10% held out for validation), resumable across sessions.
 #
-#   bash benchmarks/scratch_run.sh [RUNS_DIR] [DATA]
+#   bash research/scratch_run.sh [RUNS_DIR] [DATA]
 #
 # RUNS_DIR (default ~/edgefer-runs) lies outside the work tree so that a new checkout keeps the
 # checkpoint. Starts the run, or resumes it where its last finished epoch left it; says so when it is done.

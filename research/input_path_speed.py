@@ -11,7 +11,7 @@ against the model's own time per epoch, from a run's history.csv (`--run`: its m
 which already includes the after-path's input time recorded in `input_seconds`) or measured here on
 `--steps` batches (`--img-size`). Usage:
 
-    python benchmarks/input_path_speed.py --data ../shared/data/fer2013 --run RUN_DIR
+    python research/input_path_speed.py --data ../shared/data/fer2013 --run RUN_DIR
 """
 
 from __future__ import annotations
@@ -102,9 +102,9 @@ def main() -> None:
     parser.add_argument("--val-fraction", type=float, default=0.1)
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from edgefer.core.run_folder import machine_info
     from edgefer.data.loading import load_dataset
     from edgefer.data.splits import split_dataset
-    from edgefer.runs import machine_info
 
     train = split_dataset(load_dataset(args.data), val_fraction=args.val_fraction, seed=0).train
     labels = np.eye(7, dtype=np.float32)[train.labels]

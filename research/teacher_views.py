@@ -1,10 +1,10 @@
 """Does test-time averaging over more views make a teacher stronger? Scored on validation rows only.
 
-    python benchmarks/teacher_views.py TEACHER [--data ../shared/data/fer2013] [--labels ferplus] [--split-seed 0]
+    python research/teacher_views.py TEACHER [--data ../shared/data/fer2013] [--labels ferplus] [--split-seed 0]
 
 TEACHER is what `edgefer train --teacher` takes (a run folder, .keras, .tflite). Each view of the validation faces
 (identity, mirror, 2-pixel shifts in four directions and their mirrors, a 1.1x centre zoom and its mirror) is scored
-alone, then the averages that `record_teacher.py` could record: none, flip, flip + shifts (10 views), flip + zoom
+alone, then the averages that `edgefer teacher record` could record: none, flip, flip + shifts (10 views), flip + zoom
 (4 views), all 12. A Keras teacher with 48x48 input runs as its fp32 TFLite twin, converted once into --cache.
 """
 

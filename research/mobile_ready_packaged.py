@@ -1,6 +1,6 @@
 """Give the packaged models an RGB input and standard TFLite metadata, checking they still give the same outputs.
 
-    python benchmarks/mobile_ready_packaged.py [NAME ...]      (default: every packaged model)
+    python research/mobile_ready_packaged.py [NAME ...]      (default: every packaged model)
 
 For each edgefer/assets/<NAME>_model.tflite: the luma convolution in front (edgefer.export.rgb_input; kept where
 there) and the standard metadata with labels.txt and model.json (edgefer.export.meta.embed_tflite, written anew; the
@@ -17,10 +17,10 @@ import json
 
 import numpy as np
 
+from edgefer.core.fileio import atomic_path
 from edgefer.data.sample import SAMPLE_PATH
 from edgefer.export.meta import embed_tflite
 from edgefer.export.rgb_input import rgb_input
-from edgefer.fileio import atomic_path
 from edgefer.packaged import card_path
 from edgefer.predictor import (
     FACE_LIFT,

@@ -7,15 +7,15 @@ while short calls watch them; the last call collects the finished run folders.
 
     # here, before the first call: the data (Training rows + 300 PublicTest rows for the run's own test report;
     # the full PublicTest is scored here afterwards with edgefer bench), and the Keras wheels (benchmarks/README.md)
-    python benchmarks/gpu_session.py pack ../shared/data/fer2013 .gpu/data
+    python research/gpu_session.py pack ../shared/data/fer2013 .gpu/data
     # there (device calls; PYTHONPATH holds the wheels and the checkout):
-    python3 benchmarks/gpu_session.py setup .gpu/data /tmp/eg                   # data -> /tmp/eg/data/fer2013.npz
-    setsid python3 benchmarks/gpu_session.py run benchmarks/gpu_plan.json /tmp/eg &   # the plan, in the background
+    python3 research/gpu_session.py setup .gpu/data /tmp/eg                   # data -> /tmp/eg/data/fer2013.npz
+    setsid python3 research/gpu_session.py run research/gpu_plan.json /tmp/eg &   # the plan, in the background
     echo $(( $(date +%s) + 600 )) > /tmp/eg/deadline                            # when every run must be done
-    python3 benchmarks/gpu_session.py status /tmp/eg                            # progress of every run
-    python3 benchmarks/gpu_session.py collect /tmp/eg $OUT                      # run folders, as few files as fit
+    python3 research/gpu_session.py status /tmp/eg                            # progress of every run
+    python3 research/gpu_session.py collect /tmp/eg $OUT                      # run folders, as few files as fit
     # here, after the last call:
-    python benchmarks/gpu_session.py unpack DEVICE_FILES /root/edgefer-runs/gpu # run folders with model.keras
+    python research/gpu_session.py unpack DEVICE_FILES /root/edgefer-runs/gpu # run folders with model.keras
 
 A plan (JSON) lists jobs: a name, `edgefer train` arguments (`{work}` is the work folder), the inputs it waits for
 (`after`: other jobs, or files under the work folder such as `deadline` or `teachers/ready`) and `max_minutes`. Each
@@ -191,7 +191,7 @@ def unpack(files: Path, dest: Path) -> None:
 
 
 def _rebuild(run_dir: Path, parts: list[Path]) -> None:
-    from edgefer.runs import RunRecord
+    from edgefer.core.run_folder import RunRecord
     from edgefer.train.config import TrainConfig
     from edgefer.train.model import build_model
 

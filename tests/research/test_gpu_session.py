@@ -1,4 +1,4 @@
-"""benchmarks/gpu_session.py: what travels to a lent GPU machine and what comes back must survive the trip."""
+"""research/gpu_session.py: what travels to a lent GPU machine and what comes back must survive the trip."""
 
 import gzip
 import lzma
@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 
 from edgefer.data.npz_format import read_npz
-from helpers import benchmark_script
+from helpers import research_script
 
 
 @pytest.fixture(scope="module")
 def session():
-    return benchmark_script("gpu_session")
+    return research_script("gpu_session")
 
 
 def test_packed_data_becomes_the_same_faces_on_the_other_side(session, tmp_path, monkeypatch):

@@ -1,14 +1,14 @@
-"""benchmarks/teacher_views.py: the views a teacher is scored on are the faces moved, mirrored and zoomed, not others."""
+"""research/teacher_views.py: the views a teacher is scored on are the faces moved, mirrored and zoomed, not others."""
 
 import numpy as np
 import pytest
 
-from helpers import benchmark_script
+from helpers import research_script
 
 
 @pytest.fixture(scope="module")
 def views():
-    return benchmark_script("teacher_views")
+    return research_script("teacher_views")
 
 
 def test_a_shift_moves_the_face_and_repeats_the_edge(views):

@@ -7,7 +7,7 @@ photoset) at a known square; BlazeFace's box is compared with that square (side 
 that maps the box back onto it is derived. Then every crop policy is scored end to end on the labelled proxy of the
 photo set (FER2013 test faces placed into frames with tilt, blur and noise): detect, crop, classify, compare.
 
-    python benchmarks/crop_policy.py [--data ../shared/data/fer2013] [--per-class 40] [--model default]
+    python research/crop_policy.py [--data ../shared/data/fer2013] [--per-class 40] [--model default]
 """
 
 from __future__ import annotations

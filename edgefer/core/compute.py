@@ -16,8 +16,8 @@ from __future__ import annotations
 from math import prod
 from pathlib import Path
 
+from edgefer.core.keras_env import import_keras
 from edgefer.errors import ModelError, first_line
-from edgefer.keras_env import import_keras
 from edgefer.predictor import find_interpreter
 
 TFLITE_CONVOLUTIONS = ("CONV_2D", "DEPTHWISE_CONV_2D")  # kernel size x output positions (NHWC output)

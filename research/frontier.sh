@@ -3,7 +3,7 @@
 # distilled from a teacher ("kd"), each exported to int8, then ONE `edgefer bench` run with `fer`'s model in it
 # (benchmarks/compare_fer.sh), whose bench.md marks the Pareto front and whose accuracy_vs_latency.png draws it.
 #
-#   bash benchmarks/frontier.sh TEACHER [RUNS] [DATA] [ALPHA:SIZE:KD ...]
+#   bash research/frontier.sh TEACHER [RUNS] [DATA] [ALPHA:SIZE:KD ...]
 #
 # TEACHER: a run folder, .keras (edgefer train runs it as its cached fp32 TFLite), or an exported .tflite/.onnx.
 # RUNS (default ~/edgefer-runs/frontier): one folder per configuration, RUNS/a<alpha>-<size>-<kd>/.

@@ -11,7 +11,7 @@ smoothing) on random uint8 faces; weights and data values do not change the spee
 its own process (one after another in one process, a later way was slowed by the earlier ones' threads),
 with one warm-up epoch, then `--steps` timed steps. Usage:
 
-    python benchmarks/feed_speed.py --alpha 0.35 --img-size 64 [--steps 20] [--batch-size 128]
+    python research/feed_speed.py --alpha 0.35 --img-size 64 [--steps 20] [--batch-size 128]
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import numpy as np
 
 
 def build(alpha: float, size: int):
-    from edgefer.keras_env import import_keras
+    from edgefer.core.keras_env import import_keras
     from edgefer.train.config import TrainConfig
     from edgefer.train.model import build_model
 
@@ -73,7 +73,7 @@ def main() -> None:
     if args.one:
         print(f"{seconds_per_step(args.one, args.alpha, args.img_size, args.steps, args.batch_size):.3f}")
         return
-    from edgefer.runs import machine_info
+    from edgefer.core.run_folder import machine_info
 
     print(f"MobileNetV2 a{args.alpha:g} at {args.img_size} px, batch {args.batch_size}, {args.steps} steps, "
           f"backend {os.environ.get('KERAS_BACKEND', 'tensorflow')}, {os.cpu_count()} CPUs, {machine_info()['cpu']}")

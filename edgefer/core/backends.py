@@ -14,8 +14,8 @@ from typing import Protocol
 
 import numpy as np
 
+from edgefer.core.keras_env import import_keras
 from edgefer.errors import ModelError, first_line
-from edgefer.keras_env import import_keras
 from edgefer.predictor import TTA_MODES, TFLiteModel, load_interpreter, with_tta
 
 

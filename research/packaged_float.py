@@ -1,8 +1,8 @@
 """A packaged model as a float fp32 TFLite (its int8 weights dequantized into the Keras model, then converted):
 a teacher or ensemble member that gives float probabilities instead of the int8 model's 1/256 steps.
 
-    python benchmarks/packaged_float.py default OUT.tflite
-    python benchmarks/packaged_float.py default OUT.keras    # the float Keras model itself (a teacher on a GPU)
+    python research/packaged_float.py default OUT.tflite
+    python research/packaged_float.py default OUT.keras    # the float Keras model itself (a teacher on a GPU)
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from edgefer.conversion import tflite_fp32
+from edgefer.core.conversion import tflite_fp32
+from edgefer.core.fileio import atomic_path
 from edgefer.export.meta import embed_tflite
-from edgefer.fileio import atomic_path
 from edgefer.train.config import TrainConfig
 from edgefer.train.model import build_model
 from edgefer.train.packaged_start import load_packaged_weights, packaged_source

@@ -1,20 +1,20 @@
 """Cheap ways to lift a trained FER+ model without a new cosine run, each judged on the run's validation split:
 weight averaging of runs of one lineage ("soup"), stochastic weight averaging over a constant-rate phase ("swa"), and
 per-class logit offsets tuned on validation ("offsets"). All three keep the network, so the latency is unchanged.
-"ensemble" scores averages of recorded probabilities (`benchmarks/record_teacher.py`'s files: a teacher and students)
+"ensemble" scores averages of recorded probabilities (`edgefer teacher record`'s files: a teacher and students)
 on every split, to see what an ensemble teacher would be worth, and with --weights and --save writes one as a new
 recorded teacher for `edgefer train --teacher`.
 
-    python benchmarks/ferplus_posthoc.py soup RUN_A/model.keras RUN_B/model.keras
-    python benchmarks/ferplus_posthoc.py swa RUN/model.keras --out OUT --lr 2e-4 --epochs 18 --teacher TEACHER.npz
-    python benchmarks/ferplus_posthoc.py swa-score RUN/model.keras OUT/swa_avg.npz
-    python benchmarks/ferplus_posthoc.py offsets RUN_A/model.keras [RUN_B/model.keras ...]
-    python benchmarks/ferplus_posthoc.py ensemble TEACHER.npz STUDENT_A.npz ... [--weights 2,1,1 --save MIX.npz]
+    python research/ferplus_posthoc.py soup RUN_A/model.keras RUN_B/model.keras
+    python research/ferplus_posthoc.py swa RUN/model.keras --out OUT --lr 2e-4 --epochs 18 --teacher TEACHER.npz
+    python research/ferplus_posthoc.py swa-score RUN/model.keras OUT/swa_avg.npz
+    python research/ferplus_posthoc.py offsets RUN_A/model.keras [RUN_B/model.keras ...]
+    python research/ferplus_posthoc.py ensemble TEACHER.npz STUDENT_A.npz ... [--weights 2,1,1 --save MIX.npz]
 
 The models must come from `edgefer train --labels ferplus --val-fraction 0.1 --seed 0` (the split is rebuilt from
 those). Averaged weights get their BatchNorm statistics recomputed on the training faces (both figures printed).
 `offsets` also prints what the tuning is worth on faces it did not see: tuned on one half of validation, scored on
-the other, over 20 random halvings. Results: benchmarks/RESULTS.md.
+the other, over 20 random halvings. Results: docs/history/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
+from edgefer.core.keras_env import import_keras
 from edgefer.data.loading import load_dataset
 from edgefer.data.splits import split_dataset
 from edgefer.errors import ModelError
-from edgefer.keras_env import import_keras
 from edgefer.train.distill import load_teacher, write_recording
 
 

@@ -1,0 +1,135 @@
+"""Every `edgefer` command shown in README.md and docs/ still works as written.
+
+Each command line in a code block is checked against the CLI itself: a concrete command must parse (its command exists,
+every option exists and takes the value shown, required arguments are there), and a usage synopsis
+(`edgefer bench [--data PATH] ...`) may name only options its command has. The concrete commands are then run, on the
+embedded sample and a photo of the package, in a scratch folder, with placeholders (photo.jpg, my_faces/, runs/<run>)
+filled in: unless `NOT_RUN_HERE` names them with the reason (the full data, a camera, a peer library not installed)
+and the test that runs the same path in a shorter form.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.main import get_command
+from typer.testing import CliRunner
+
+from edgefer.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = [ROOT / "README.md"] + sorted(p for p in (ROOT / "docs").glob("*.md") if p.name not in ("cli.md", "measurements.md"))
+COMMAND = re.compile(r"^(?:\$ )?edgefer\s")
+
+# Commands the suite does not run as written, each with why and where the same path is run.
+NOT_RUN_HERE = {
+    "edgefer predict --camera 0": "needs a camera; the camera loop runs on a video file in tests/predict/test_frames.py",
+    "edgefer bench default fast --data FER2013_DIR": "needs the full FER2013 (tests/test_realdata.py runs it on the "
+                                                     "real data where present, tests/bench/test_bench.py on the sample)",
+    "edgefer bench --photos sample --peer fer": "needs the fer package, not a dependency (tests/bench/"
+                                                "test_photos_bench.py runs the photo bench without the peer)",
+    "edgefer bench --frames sample --peer fer": "needs the fer package (tests/bench/test_frames_bench.py runs the "
+                                                "frame bench without the peer)",
+}
+
+
+def code_lines(path: Path) -> list[tuple[int, str]]:
+    """(line number, text) of every `edgefer ...` line inside a fenced or indented code block, comment stripped."""
+    found, fenced = [], False
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if line.strip().startswith("```"):
+            fenced = not fenced
+            continue
+        text = line.strip()
+        if (fenced or line.startswith("    ")) and COMMAND.match(text):
+            found.append((number, text.split("  #")[0].split(" # ")[0].strip().removeprefix("$ ")))
+    return found
+
+
+DOC_COMMANDS = [(f"{path.relative_to(ROOT)}:{number}", text) for path in DOCS for number, text in code_lines(path)]
+
+
+def is_synopsis(text: str) -> bool:
+    return any(mark in text for mark in ("[", "|", "...")) or re.search(r"\b[A-Z][A-Z_]{2,}\b", text) is not None \
+        and text not in NOT_RUN_HERE
+
+
+def resolve(words: list[str]):
+    """The click command that `edgefer WORDS...` names, and the words after its name."""
+    command = get_command(app)
+    words = list(words)
+    while hasattr(command, "commands") and words and words[0] in command.commands:
+        command = command.commands[words.pop(0)]
+    return command, words
+
+
+def test_the_docs_show_commands():
+    assert len(DOC_COMMANDS) >= 15  # the extraction works (README and docs hold about 25)
+    assert all(text in {t for _, t in DOC_COMMANDS} for text in NOT_RUN_HERE), "NOT_RUN_HERE names a command no doc shows"
+
+
+@pytest.mark.parametrize("where, text", DOC_COMMANDS, ids=[w for w, _ in DOC_COMMANDS])
+def test_every_doc_command_matches_the_cli(where, text):
+    words = shlex.split(text)[1:]
+    command, rest = resolve(words)
+    known = {opt for p in command.params for opt in (*p.opts, *p.secondary_opts)}
+    if is_synopsis(text):
+        named = set(re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*|-o)\b", text))
+        assert named <= known, f"{where}: {sorted(named - known)} are not options of `edgefer {command.name}`"
+        return
+    with command.make_context(command.name, list(rest), resilient_parsing=False):
+        pass  # parses: options exist, values are valid, required arguments are there
+
+
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory):
+    """A folder where the placeholders of the docs exist: photo.jpg, my_faces/ and faces/ (a class per folder)."""
+    from edgefer.data.loading import load_dataset
+
+    root = tmp_path_factory.mktemp("docs")
+    shutil.copy(ROOT / "edgefer" / "assets" / "astronaut.jpg", root / "photo.jpg")
+    sample = load_dataset(None)
+    names = {0: "angry", 3: "joy", 6: "calm"}
+    for folder in ("my_faces", "faces"):
+        for split, usage in (("train", "Training"), ("test", "PublicTest")):
+            for label, name in names.items():
+                (root / folder / split / name).mkdir(parents=True)
+                faces = sample.images[(sample.labels == label) & (sample.usage == usage)][:12]
+                for i, face in enumerate(faces, 1):
+                    Image.fromarray(np.asarray(face)).save(root / folder / split / name / f"{i}.png")
+    return root
+
+
+RUN_ORDER = [t for _, t in DOC_COMMANDS if not is_synopsis(t) and t not in NOT_RUN_HERE]
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("docs_commands")
+def test_the_concrete_doc_commands_run_on_the_sample(scratch, monkeypatch):
+    """In the order the docs give them (train, then export that run, then predict with its model)."""
+    monkeypatch.chdir(scratch)
+    runner, done = CliRunner(), []
+    for text in dict.fromkeys(RUN_ORDER):
+        words = shlex.split(text)[1:]
+        if "runs/<run>" in text:
+            runs = sorted(p for p in (scratch / "runs").iterdir() if (p / "model.keras").is_file())
+            words = [str(runs[0]) if w == "runs/<run>" else w for w in words]
+        result = runner.invoke(app, words)
+        assert result.exit_code == 0, f"`{text}` failed:\n{result.output[-2000:]}"
+        done.append(text)
+    assert any(t.startswith("edgefer train") for t in done) and any(t.startswith("edgefer export") for t in done)
+
+
+def test_the_check_fails_on_a_command_the_cli_does_not_have():
+    command, rest = resolve(["bench", "--no-such-option", "3"])
+    with pytest.raises(Exception, match="no-such-option"):
+        command.make_context(command.name, rest, resilient_parsing=False)
+    command, rest = resolve(["export"])  # its RUN argument is required
+    with pytest.raises(Exception):
+        command.make_context(command.name, rest, resilient_parsing=False)
