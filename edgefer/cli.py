@@ -1,7 +1,8 @@
 """The `edgefer` command line: parses options and calls the library, nothing more.
 
-The options of `train`, `pipeline` and `data info|show` are derived from their configuration dataclasses
-(TrainConfig, PipelineConfig, DataSource: flag, default and help in each field's metadata; edgefer.cli_support).
+Every command's options are derived from its configuration dataclass (TrainConfig, PipelineConfig, DataSource,
+ExportOptions, BenchOptions, PredictOptions, AnalyzeConfig, RecordConfig: flag, default and help in each field's
+metadata; edgefer.cli_support), so a flag, its default and its help are written once.
 Each command imports its stage inside its function, on purpose: `edgefer --help` and `edgefer predict` then start
 without loading TensorFlow, Keras or onnxruntime (0.65 s for --help on a 2-core EPYC).
 """
@@ -17,12 +18,14 @@ import typer
 
 from edgefer import __version__
 from edgefer.analyze.run import AnalyzeConfig
+from edgefer.bench.options import BenchOptions
 from edgefer.cli_support import command_with_options, config_values, hide_flag_types, user_errors
 from edgefer.core.progress import console, stdout_console
 from edgefer.data.loading import DataSource
 from edgefer.errors import DataError
-from edgefer.export.formats import EXPORT_FORMATS
+from edgefer.export.formats import ExportOptions
 from edgefer.pipeline import PipelineConfig
+from edgefer.predict.run import PredictOptions
 from edgefer.predictor import PredictorError
 from edgefer.train.backbones import BACKBONE_NAMES
 from edgefer.train.config import RecordConfig, TrainConfig
@@ -153,141 +156,107 @@ RESUME = inspect.Parameter("resume", inspect.Parameter.KEYWORD_ONLY, annotation=
 app.command("train")(user_errors(command_with_options(_train, TrainConfig, CONTEXT, RESUME)))
 
 
-@app.command("export")
-@user_errors
-def export_command(
-    source: Path = typer.Argument(..., help="A run folder from `edgefer train` (or its model.keras)."),
-    int8: bool = typer.Option(False, "--int8", help="TFLite full-integer int8 with uint8 input/output (raw pixels in)."),
-    fp16: bool = typer.Option(False, "--fp16", help="TFLite with float16 weights."),
-    dynamic: bool = typer.Option(False, "--dynamic", help="TFLite dynamic-range (int8 weights, float activations)."),
-    fp32: bool = typer.Option(False, "--fp32", help="TFLite float32."),
-    int16x8: bool = typer.Option(False, "--int16x8", help="TFLite int8 weights + int16 activations: the remedy when int8 collapses (EfficientNet)."),
-    onnx: bool = typer.Option(False, "--onnx", help="ONNX float32 (tf2onnx, opset 17, dynamic batch)."),
-    onnx_int8: bool = typer.Option(False, "--onnx-int8", help="ONNX int8 (onnxruntime static quantization)."),
-    all_formats: bool = typer.Option(False, "--all", help="Every format above that loads for every model: all but --int16x8 (ask for it by name)."),
-    format_names: Optional[str] = typer.Option(None, "--format", help=f"Formats by name, comma-separated: {', '.join(EXPORT_FORMATS)} (the flags above are aliases)."),
-    calib_samples: int = typer.Option(300, "--calib-samples", min=1, help="Training faces (stratified) used to calibrate int8."),
-    check_samples: int = typer.Option(300, "--check-samples", min=1, help="Validation faces each artifact is checked on."),
-    data: Optional[Path] = typer.Option(None, "--data", help="Data for calibration and checks (default: the run's own)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Output folder (default: export/<run-name>)."),
-) -> None:
+def _export(source: Path, **options) -> None:
     """Quantized TFLite and ONNX artifacts, each checked against the Keras model before it is kept.
 
     With no format flag: --int8 and --onnx. Artifacts failing their check go to OUT/rejected/.
     """
-    from edgefer.export.formats import chosen_formats
     from edgefer.export.run import export_run, results_table
 
-    flags = {"int8": int8, "int16x8": int16x8, "fp16": fp16, "dynamic": dynamic, "fp32": fp32, "onnx": onnx,
-             "onnx-int8": onnx_int8}
-    folder, results = export_run(source, chosen_formats(flags, format_names, all_formats), out=out,
-                                 data=str(data) if data else None, calib_samples=calib_samples,
-                                 check_samples=check_samples)
-    stdout_console.print(results_table(folder, results, check_samples))
+    config = ExportOptions(**config_values(ExportOptions, options))
+    folder, results = export_run(source, config.formats(), out=config.out,
+                                 data=str(config.data) if config.data else None, calib_samples=config.calib_samples,
+                                 check_samples=config.check_samples)
+    stdout_console.print(results_table(folder, results, config.check_samples))
     if any(r.status != "ok" for r in results):
         raise typer.Exit(1)
 
 
-@app.command("bench")
-@user_errors
-def bench_command(
-    paths: Optional[list[Path]] = typer.Argument(None, help="A run folder (its model.keras + export/<run>/*), an export folder, model files (.keras/.tflite/.onnx), or a packaged model by name (default, fast, ferplus). With --frames: .tflite models or packaged names (default: the packaged default).", show_default=False),
-    data: Optional[Path] = typer.Option(None, "--data", help="FER2013 in any form. Default: the embedded sample (its 140 test faces)."),
-    split: str = typer.Option("PublicTest", "--split", help="Split to score on."),
-    threads: str = typer.Option("1,2", "--threads", help="Thread counts for the latency runs, comma-separated."),
-    runs: int = typer.Option(200, "--runs", min=1, help="Timed single-face inferences per thread count."),
-    warmup: int = typer.Option(20, "--warmup", min=0, help="Untimed inferences first (in each round)."),
-    rounds: int = typer.Option(3, "--rounds", min=1, help="Latency rounds: --runs is split between them and every artifact takes its turn in each, so a slow spell of the machine falls on all rows, not on one."),
-    min_accuracy: Optional[float] = typer.Option(None, "--min-accuracy", help="Exit 1 if any artifact scores under this (0..1)."),
-    out: Path = typer.Option(Path("bench"), "--out", help="Folder for bench.json/.csv/.md and plots (frames.json/.md with --frames)."),
-    input_size: Optional[int] = typer.Option(None, "--input-size", help="External models: their input side (the face is resized to it)."),
-    normalize: str = typer.Option("none", "--normalize", help="External models: 0_1, -1_1, imagenet or none."),
-    class_names: Optional[str] = typer.Option(None, "--class-names", help="External models: their class names in output order, comma-separated."),
-    labels: Optional[str] = typer.Option(None, "--labels", hidden=True, help="The old spelling of --class-names."),
-    tta: str = typer.Option("none", "--tta", help="none, flip (each artifact also measured with flip averaging, as a row of its own: accuracy and latency), or none,flip."),
-    labels_source: str = typer.Option("fer2013", "--labels-source", help="Labels to score against: fer2013, or ferplus (the FER+ majority vote, 8 classes, fer2013new.csv beside the CSV; 7-class models map onto it by name and Contempt counts as wrong for them; also reports accuracy on the faces where both label sources agree)."),
-    ferplus: Optional[Path] = typer.Option(None, "--ferplus", help="With --labels-source ferplus: fer2013new.csv[.gz]; default: found beside the CSV."),
-    frames: Optional[str] = typer.Option(None, "--frames", help="Time whole frames instead (decode, find faces, crop, classify) as EmotionPredictor.predict_frame runs them: a folder of images (with faces.json: faces found are scored), a video file, or 'sample' (a built-in set of VGA, 720p and portrait frames with known faces). Per frame p50/p99, ms per stage, faces found."),
-    peer: Optional[str] = typer.Option(None, "--peer", help="With --frames: also time other pipelines on the same frames, comma-separated: fer (the fer package; see benchmarks/frames_vs_fer.sh), faceapi (face-api.js's expression model on edgefer's boxes; convert it once with benchmarks/faceapi_peer.py)."),
-    resize_backend: Optional[str] = typer.Option(None, "--resize-backend", help="With --frames: force edgefer's resizing to pillow or numpy (default: pillow when importable)."),
-    photos: Optional[str] = typer.Option(None, "--photos", help="Score whole photos instead: a folder of photos (class subfolders, e.g. Happy/, give end-to-end accuracy; faces.json gives faces found), or 'sample' (a built-in set: real photos from 36 px thumbnails to 720p, and FER2013 test faces placed into frames as a camera shows them; --data gives its faces). Per size bucket: faces found, accuracy, macro-recall, p50/p99 ms per photo as a file and as numpy RGB and BGR; --peer fer beside it. Runs on the first --threads count."),
-) -> None:
+RUN_ARG = inspect.Parameter("source", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Path, default=typer.Argument(
+    ..., help="A run folder from `edgefer train` (or its model.keras).", show_default=False))
+app.command("export")(user_errors(command_with_options(_export, ExportOptions, RUN_ARG)))
+
+
+def _bench(paths: Optional[list[Path]] = None, **options) -> None:
     """Accuracy (batched) and batch-1 latency of every artifact on the same test faces, side by side.
 
-    With --frames: what a whole frame costs, per stage, beside the `fer` package's pipeline (--peer fer).
+    With --frames: what a whole frame costs, per stage; with --photos: whole photos by size, end to end; beside other
+    pipelines (--peer fer,faceapi).
     """
-    from edgefer.bench.run import BenchConfig, run_bench, thread_counts, tta_modes
+    from edgefer.bench.run import BenchConfig, run_bench, tta_modes
 
-    if photos is not None:  # photos by size, end to end (edgefer.bench.photos)
+    o = BenchOptions(**config_values(BenchOptions, options))
+    models = [str(p) for p in paths or []] or ["default"]
+    if o.photos is not None:  # photos by size, end to end (edgefer.bench.photos)
         from edgefer.bench.photos import PhotoBenchConfig, report_photos
 
-        config = PhotoBenchConfig(source=photos, models=[str(p) for p in paths or []] or ["default"], out=out,
-                                  peers=[p.strip() for p in (peer or "").split(",") if p.strip()],
-                                  threads=thread_counts(threads)[0], rounds=rounds, data=str(data) if data else None)
+        config = PhotoBenchConfig(source=o.photos, models=models, out=o.out, peers=o.peers,
+                                  threads=o.thread_counts()[0], rounds=o.rounds, data=str(o.data) if o.data else None)
         raise typer.Exit(report_photos(config, stdout_console.print, console.print))
-    if frames is not None:  # whole frames (edgefer.bench.frames)
+    if o.frames is not None:  # whole frames (edgefer.bench.frames)
         from edgefer.bench.frames import FrameBenchConfig, report_frames
 
-        config = FrameBenchConfig(source=frames, models=[str(p) for p in paths or []] or ["default"], out=out,
-                                  peers=[p.strip() for p in (peer or "").split(",") if p.strip()],
-                                  threads=thread_counts(threads), rounds=rounds, resize_backend=resize_backend)
+        config = FrameBenchConfig(source=o.frames, models=models, out=o.out, peers=o.peers,
+                                  threads=o.thread_counts(), rounds=o.rounds, resize_backend=o.resize_backend)
         raise typer.Exit(report_frames(config, stdout_console.print, console.print))
     if not paths:
-        raise DataError("no artifacts given; usage: edgefer bench RUN_OR_MODEL... (or --frames DIR)")
+        raise DataError("no artifacts given; usage: edgefer bench RUN_OR_MODEL... (or --frames DIR, --photos DIR)")
     from edgefer.bench.external import check_normalize, parse_labels
     from edgefer.bench.report import table, write_outputs
-    config = BenchConfig(paths=paths, data=str(data) if data else None, split=split, threads=thread_counts(threads),
-                         runs=runs, warmup=warmup, rounds=rounds, min_accuracy=min_accuracy, out=out, input_size=input_size,
-                         normalize=check_normalize(normalize), labels=parse_labels(class_names or labels), tta=tta_modes(tta),
-                         label_source=labels_source, ferplus=str(ferplus) if ferplus else None)
+
+    config = BenchConfig(paths=paths, data=str(o.data) if o.data else None, split=o.split, threads=o.thread_counts(),
+                         runs=o.runs, warmup=o.warmup, rounds=o.rounds, min_accuracy=o.min_accuracy, out=o.out,
+                         input_size=o.input_size, normalize=check_normalize(o.normalize),
+                         labels=parse_labels(o.class_names or o.labels), tta=tta_modes(o.tta),
+                         label_source=o.labels_source, ferplus=str(o.ferplus) if o.ferplus else None)
     report = run_bench(config)
-    write_outputs(report.to_json(), out)
+    write_outputs(report.to_json(), o.out)
     stdout_console.print(table(report.to_json()))
-    stdout_console.print(f"wrote {out}/bench.json, bench.csv, bench.md and plots", highlight=False)
+    stdout_console.print(f"wrote {o.out}/bench.json, bench.csv, bench.md and plots", highlight=False)
     for row in report.failed():
         console.print(f"[red]{row.name}: failed:[/] {row.error or ''}", highlight=False, soft_wrap=True)
-    if report.under(min_accuracy):
-        console.print(f"[red]under --min-accuracy {min_accuracy:.2%}:[/] {', '.join(r.name for r in report.under(min_accuracy))}")
-    if report.exit_code(min_accuracy):
+    if report.under(o.min_accuracy):
+        console.print(f"[red]under --min-accuracy {o.min_accuracy:.2%}:[/] "
+                      f"{', '.join(r.name for r in report.under(o.min_accuracy))}")
+    if report.exit_code(o.min_accuracy):
         raise typer.Exit(1)
 
 
-@app.command("predict")
-@user_errors
-def predict_command(
-    paths: list[str] = typer.Argument(None, help="[MODEL.tflite] IMAGE...: the model is optional (default: the "
-                                      "packaged default model, or the one --model names); images are files or folders of images.", show_default=False),
-    detect: bool = typer.Option(False, "--detect", help="Find faces in full photos first (BlazeFace); a line per face."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of lines."),
-    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="TFLite interpreter threads."),
-    camera: Optional[str] = typer.Option(None, "--camera", help="Live loop on camera N (or a video file) with OpenCV; prints FPS."),
-    max_frames: Optional[int] = typer.Option(None, "--max-frames", min=1, help="With --camera: stop after this many frames."),
-    save_annotated: Optional[Path] = typer.Option(None, "--save-annotated", help="Write each image with boxes and labels drawn into this folder."),
-    detector: str = typer.Option("blazeface", "--detector", help="blazeface (shipped, TFLite) or haar (needs OpenCV 4.x)."),
-    min_score: float = typer.Option(0.5, "--min-score", min=0.0, max=1.0, help="Face detector confidence threshold."),
-    tta: str = typer.Option("none", "--tta", help="Test-time augmentation: none, or flip (average with the mirrored face: more accurate, twice the work)."),
-    model_name: Optional[str] = typer.Option(None, "--model", help="A packaged model: default (the most accurate on FER2013 labels), fast (the fastest), auto (the one `edgefer models` recommends for this CPU, timed here) or ferplus (8 classes, FER+ labels). Or a .tflite path."),
-    stage_times: bool = typer.Option(False, "--stage-times", help="With --camera: show where each frame's time goes (read, detector resize / invoke / NMS, crops, classifier), mean ms per stage in every report."),
-) -> None:
+PATHS_ARG = inspect.Parameter("paths", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Optional[list[Path]],
+                              default=typer.Argument(None, help="A run folder (its model.keras + export/<run>/*), an "
+                              "export folder, model files (.keras/.tflite/.onnx), or a packaged model by name (default, "
+                              "fast, ferplus). With --frames or --photos: .tflite models or packaged names (default: the "
+                              "packaged default).", show_default=False))
+app.command("bench")(user_errors(command_with_options(_bench, BenchOptions, PATHS_ARG)))
+
+
+def _predict(paths: Optional[list[str]] = None, **options) -> None:
     """Facial expression of face images, of every face in photos (--detect), or live from a camera.
 
     Cropped faces (like FER2013's) need no --detect; photos do. Exit 2 if any image could not be read.
     """
-    from edgefer.predict.run import PredictOptions, camera_loop, expand_images, predict_images, split_model_and_images
+    from edgefer.predict.run import camera_loop, expand_images, predict_images, split_model_and_images
     from edgefer.predictor import EmotionPredictor
 
-    model, images = split_model_and_images(paths or [], model_name)
-    if camera is None and not images:
+    o = PredictOptions(**config_values(PredictOptions, options))
+    model, images = split_model_and_images(paths or [], o.model)
+    if o.camera is None and not images:
         raise PredictorError("no images given; usage: edgefer predict [MODEL.tflite] IMAGE... (or --camera 0)")
-    options = PredictOptions(detect=detect or camera is not None, as_json=as_json, threads=threads, detector=detector,
-                             annotated_dir=save_annotated, min_score=min_score, stage_times=stage_times)
-    predictor = EmotionPredictor(model, num_threads=threads, detector=detector, tta=tta)
+    o.detect = o.detect or o.camera is not None
+    predictor = EmotionPredictor(model, num_threads=o.threads, detector=o.detector, tta=o.tta)
     emit = lambda line: print(line, flush=True)  # noqa: E731
-    if camera is not None:
-        camera_loop(predictor, camera, options, emit, max_frames=max_frames)
+    if o.camera is not None:
+        camera_loop(predictor, o.camera, o, emit, max_frames=o.max_frames)
         return
-    if predict_images(predictor, expand_images([Path(p) for p in images]), options, emit):
+    if predict_images(predictor, expand_images([Path(p) for p in images]), o, emit):
         raise typer.Exit(2)
+
+
+IMAGES_ARG = inspect.Parameter("paths", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Optional[list[str]],
+                               default=typer.Argument(None, help="[MODEL.tflite] IMAGE...: the model is optional "
+                               "(default: the packaged default model, or the one --model names); images are files or "
+                               "folders of images.", show_default=False))
+app.command("predict")(user_errors(command_with_options(_predict, PredictOptions, IMAGES_ARG)))
 
 
 @app.command("models")

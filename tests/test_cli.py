@@ -53,3 +53,26 @@ def test_the_package_root_exports_the_api_and_stays_light():
             "assert all(callable(getattr(edgefer, n)) for n in ('analyze', 'train_model', 'export_run', 'run_bench'))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_every_command_takes_its_options_from_its_configuration_dataclass():
+    """One way to build the CLI: a command's flags are exactly its dataclass's option fields (written once)."""
+    from typer.main import get_command
+
+    from edgefer.analyze.run import AnalyzeConfig
+    from edgefer.bench.options import BenchOptions
+    from edgefer.cli_support import option_fields
+    from edgefer.export.formats import ExportOptions
+    from edgefer.predict.run import PredictOptions
+    from edgefer.train.config import RecordConfig, TrainConfig
+
+    root = get_command(app)
+    expected = {("train",): (TrainConfig, {"--resume"}), ("export",): (ExportOptions, set()),
+                ("bench",): (BenchOptions, set()), ("predict",): (PredictOptions, set()),
+                ("analyze",): (AnalyzeConfig, set()), ("teacher", "record"): (RecordConfig, set())}
+    for path, (config, extra) in expected.items():
+        command = root
+        for name in path:
+            command = command.commands[name]
+        flags = {o for p in command.params if p.param_type_name == "option" for o in p.opts} - {"--help"}
+        assert flags == {f.metadata["flag"] for f in option_fields(config)} | extra, path

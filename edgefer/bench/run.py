@@ -20,6 +20,7 @@ import numpy as np
 
 from edgefer.bench.external import ExternalSpec
 from edgefer.bench.jobs import run_in_worker
+from edgefer.bench.options import ROUNDS, RUNS, THREADS, WARMUP, thread_counts
 from edgefer.bench.results import BenchReport, BenchRow
 from edgefer.bench.worker import latency_stats
 from edgefer.core.backends import open_runner
@@ -40,9 +41,9 @@ class BenchConfig:
     paths: list[Path]
     data: str | None = None
     split: str = "PublicTest"
-    threads: list[int] = field(default_factory=lambda: [1, 2])
-    runs: int = 200
-    warmup: int = 20
+    threads: list[int] = field(default_factory=lambda: thread_counts(THREADS))
+    runs: int = RUNS
+    warmup: int = WARMUP
     batch_size: int = 64
     throughput_batches: tuple[int, ...] = (1, 8, 32, 64)
     min_accuracy: float | None = None
@@ -52,7 +53,7 @@ class BenchConfig:
     labels: list[str] | None = None
     timeout_s: int = 1800
     tta: list[str] = field(default_factory=lambda: ["none"])  # a row per artifact and mode
-    rounds: int = 3  # latency rounds, the artifacts taking turns in each; `runs` is split between them
+    rounds: int = ROUNDS  # latency rounds, the artifacts taking turns in each; `runs` is split between them
     label_source: str = "fer2013"  # or "ferplus": scored against the FER+ majority (8 classes; 7-class models map on)
     ferplus: str | None = None  # fer2013new.csv[.gz]; default: beside the data
 
@@ -263,17 +264,6 @@ def run_bench(config: BenchConfig) -> BenchReport:
                        label_source=config.label_source, threads=config.threads, runs=config.runs,
                        rounds=config.latency_rounds, tta=config.tta, warmup=config.warmup, machine=machine_info(),
                        versions=package_versions(), rows=[BenchRow.from_json(row) for row in rows])
-
-
-def thread_counts(text: str) -> list[int]:
-    """--threads 1,2 -> [1, 2] (positive integers), or a DataError."""
-    try:
-        values = [int(t) for t in text.split(",") if t.strip()]
-    except ValueError:
-        values = []
-    if not values or min(values) < 1:
-        raise DataError(f"--threads {text!r}; expected positive integers separated by commas, e.g. 1,2")
-    return values
 
 
 def tta_modes(text: str) -> list[str]:

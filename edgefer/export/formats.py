@@ -17,12 +17,13 @@ tests/export/test_export.py re-checks it under `qemu-x86_64-static -cpu EPYC-Rom
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
+from edgefer.cli_support import option
 from edgefer.core.conversion import representative_faces, tensorflow, tflite_converter, tflite_fp32
 from edgefer.errors import ModelError, first_line
 from edgefer.export.meta import embed_onnx, embed_tflite
@@ -219,3 +220,37 @@ def chosen_formats(flags: dict[str, bool], names: str | None, every: bool) -> li
     if every:
         return [f for f in EXPORT_FORMATS if f in ALL_FORMATS or f in asked]
     return asked or list(DEFAULT_FORMATS)
+
+
+@dataclass
+class ExportOptions:
+    """Every option of `edgefer export` (flag, default and help in each field's metadata); `formats()` is the list
+    `export_run` takes."""
+
+    int8: bool = field(default=False, metadata=option(
+        "--int8", "TFLite full-integer int8 with uint8 input/output (raw pixels in)."))
+    fp16: bool = field(default=False, metadata=option("--fp16", "TFLite with float16 weights."))
+    dynamic: bool = field(default=False, metadata=option(
+        "--dynamic", "TFLite dynamic-range (int8 weights, float activations)."))
+    fp32: bool = field(default=False, metadata=option("--fp32", "TFLite float32."))
+    int16x8: bool = field(default=False, metadata=option(
+        "--int16x8", "TFLite int8 weights + int16 activations: the remedy when int8 collapses (EfficientNet)."))
+    onnx: bool = field(default=False, metadata=option("--onnx", "ONNX float32 (tf2onnx, opset 17, dynamic batch)."))
+    onnx_int8: bool = field(default=False, metadata=option(
+        "--onnx-int8", "ONNX int8 (onnxruntime static quantization)."))
+    all_formats: bool = field(default=False, metadata=option(
+        "--all", "Every format above that loads for every model: all but --int16x8 (ask for it by name)."))
+    format_names: str | None = field(default=None, metadata=option(
+        "--format", f"Formats by name, comma-separated: {', '.join(EXPORT_FORMATS)} (the flags above are aliases)."))
+    calib_samples: int = field(default=300, metadata=option(
+        "--calib-samples", "Training faces (stratified) used to calibrate int8.", min=1))
+    check_samples: int = field(default=300, metadata=option(
+        "--check-samples", "Validation faces each artifact is checked on.", min=1))
+    data: Path | None = field(default=None, metadata=option(
+        "--data", "Data for calibration and checks (default: the run's own)."))
+    out: Path | None = field(default=None, metadata=option("--out", "Output folder (default: export/<run-name>)."))
+
+    def formats(self) -> list[str]:
+        flags = {"int8": self.int8, "int16x8": self.int16x8, "fp16": self.fp16, "dynamic": self.dynamic,
+                 "fp32": self.fp32, "onnx": self.onnx, "onnx-int8": self.onnx_int8}
+        return chosen_formats(flags, self.format_names, self.all_formats)

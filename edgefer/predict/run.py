@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from edgefer.cli_support import option
 from edgefer.predict.annotate import save_annotated
 from edgefer.predictor import (
     AUTO,
@@ -30,13 +31,31 @@ OTHER_MODELS = {".onnx", ".keras", ".h5"}
 
 @dataclass
 class PredictOptions:
-    detect: bool = False
-    as_json: bool = False
-    threads: int | None = None
-    detector: str = "blazeface"
-    annotated_dir: Path | None = None
-    min_score: float = 0.5
-    stage_times: bool = False  # camera loop: mean ms per stage of the frame in each report
+    """Every option of `edgefer predict` (flag, default and help in each field's metadata)."""
+
+    detect: bool = field(default=False, metadata=option(
+        "--detect", "Find faces in full photos first (BlazeFace); a line per face."))
+    as_json: bool = field(default=False, metadata=option("--json", "Print JSON instead of lines."))
+    threads: int | None = field(default=None, metadata=option("--threads", "TFLite interpreter threads.", min=1))
+    camera: str | None = field(default=None, metadata=option(
+        "--camera", "Live loop on camera N (or a video file) with OpenCV; prints FPS."))
+    max_frames: int | None = field(default=None, metadata=option(
+        "--max-frames", "With --camera: stop after this many frames.", min=1))
+    annotated_dir: Path | None = field(default=None, metadata=option(
+        "--save-annotated", "Write each image with boxes and labels drawn into this folder."))
+    detector: str = field(default="blazeface", metadata=option(
+        "--detector", "blazeface (shipped, TFLite) or haar (needs OpenCV 4.x)."))
+    min_score: float = field(default=0.5, metadata=option(
+        "--min-score", "Face detector confidence threshold.", min=0.0, max=1.0))
+    tta: str = field(default="none", metadata=option(
+        "--tta", "Test-time augmentation: none, or flip (average with the mirrored face: more accurate, twice the "
+        "work)."))
+    model: str | None = field(default=None, metadata=option(
+        "--model", "A packaged model: default (the most accurate on FER2013 labels), fast (the fastest), auto (the one "
+        "`edgefer models` recommends for this CPU, timed here) or ferplus (8 classes, FER+ labels). Or a .tflite path."))
+    stage_times: bool = field(default=False, metadata=option(
+        "--stage-times", "With --camera: show where each frame's time goes (read, detector resize / invoke / NMS, "
+        "crops, classifier), mean ms per stage in every report."))
 
 
 def split_model_and_images(paths: list[str], model: str | None = None) -> tuple[Path, list[Path]]:

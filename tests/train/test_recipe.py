@@ -225,3 +225,13 @@ def test_photo_knobs_leave_the_other_presets_draws_unchanged():
     photo_no_camera = AugmentSpec(flip_p=0.5, max_shift=4, erase_p=0.2, erase_min=8, erase_max=20, gamma=1e-12)
     np.testing.assert_allclose(augment_epoch(x, plain, 1, 2).astype(int),
                                augment_epoch(x, photo_no_camera, 1, 2).astype(int), atol=1)
+
+
+def test_photo_p_sends_that_share_of_the_faces_through_the_photo_steps():
+    x = smooth_faces(400)
+    none = augment_epoch(x, AugmentSpec(**PHOTO_OFF, photo_p=0.0, gamma=0.5), seed=0, epoch=0)
+    np.testing.assert_array_equal(none, x)
+    half = augment_epoch(x, AugmentSpec(**PHOTO_OFF, photo_p=0.5, gamma=0.5), seed=0, epoch=0)
+    changed = np.mean([not np.array_equal(a, b) for a, b in zip(half, x)])
+    assert 0.4 < changed < 0.6
+    assert AUGMENT_PRESETS["photo"].photo_p == 0.5 and AUGMENT_PRESETS["photo-all"].photo_p == 1.0
