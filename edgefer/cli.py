@@ -191,7 +191,8 @@ def _bench(paths: Optional[list[Path]] = None, **options) -> None:
         from edgefer.bench.photos import PhotoBenchConfig, report_photos
 
         config = PhotoBenchConfig(source=o.photos, models=models, out=o.out, peers=o.peers,
-                                  threads=o.thread_counts()[0], rounds=o.rounds, data=str(o.data) if o.data else None)
+                                  threads=o.thread_counts()[0], rounds=o.rounds, data=str(o.data) if o.data else None,
+                                  per_class=o.proxy_per_class)
         raise typer.Exit(report_photos(config, stdout_console.print, console.print))
     if o.frames is not None:  # whole frames (edgefer.bench.frames)
         from edgefer.bench.frames import FrameBenchConfig, report_frames

@@ -26,6 +26,7 @@ The sources (provenance and licence, also in the set's README.md):
 from __future__ import annotations
 
 import io
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -294,6 +295,8 @@ def make_photo_set(folder: str | Path, data=None, per_class: int = 20, seed: int
     into `folder`; returns the folder."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    if (folder / "proxy").is_dir() and (folder / TRUTH_FILE).is_file():  # a set built before (maybe at another size)
+        shutil.rmtree(folder / "proxy")
     rng = np.random.default_rng(seed)
     truth: dict[str, list[list[int]]] = {}
     provenance: list[str] = []
