@@ -127,6 +127,9 @@ class TrainConfig:
     kd_tta: str = field(default="none", metadata=option(
         "--teacher-tta", "With --teacher: none, or flip (the teacher's targets averaged over each face and its mirror "
         "image: a more accurate teacher, twice its pass per epoch)."))
+    keep: str = field(default="best", metadata=option(
+        "--keep", "Which epoch model.keras holds: best (the highest validation accuracy) or last (the end of the "
+        "schedule: for a fine-tune whose aim is not measured by clean validation faces alone, e.g. --augment photo)."))
     class_weights: bool = field(default=False, metadata=option(
         "--class-weights", "Weight classes inversely to their frequency (Disgust is 1.5% of Training)."))
     cache_features: bool = field(default=True, metadata=option(
@@ -193,6 +196,8 @@ class TrainConfig:
                              f"re-learn BatchNorm statistics that were folded away: use --recipe finetune (the default)")
         if self.optimizer not in OPTIMIZERS:
             raise ConfigError(f"--optimizer {self.optimizer!r}; expected one of {', '.join(OPTIMIZERS)}")
+        if self.keep not in ("best", "last"):
+            raise ConfigError(f"--keep {self.keep!r}; expected best or last")
         if self.augment not in AUGMENT_PRESETS:
             raise ConfigError(f"--augment {self.augment!r}; expected one of {', '.join(AUGMENT_PRESETS)}")
         if self.weight_decay < 0 or self.warmup_epochs < 0 or self.learning_rate <= 0:

@@ -4,7 +4,7 @@ Phases: "head" (frozen base; in simple mode on cached features) then, in advance
 "fine_tune" (top base layers unfrozen, lower learning rate). After every epoch the trainable
 model (with optimizer state) and a small state file are checkpointed, so Ctrl-C or a crash keeps
 the last epoch and `resume_run()` continues to the same result. The best epoch by validation
-accuracy is what `model.keras` holds at the end.
+accuracy is what `model.keras` holds at the end (with --keep last: the last epoch).
 """
 
 from __future__ import annotations
@@ -335,7 +335,7 @@ class _Trainer:
         if self.data.teacher is not None:
             row["teacher_seconds"] = round(teacher_seconds, 3)
         self.state.history = [r for r in self.state.history if r["epoch"] < epoch + 1] + [row]
-        if logs.get("val_accuracy", -1) > self.state.best_val:
+        if self.config.keep == "last" or logs.get("val_accuracy", -1) > self.state.best_val:
             self.state.best_val, self.state.best_epoch = float(logs["val_accuracy"]), epoch + 1
             with atomic_path(self.ckpt / "best.weights.h5") as tmp:
                 self.full_model_from(model).save_weights(tmp)
