@@ -101,7 +101,9 @@ class TrainConfig:
         "--warmup-epochs", "Epochs of linear warm-up before the cosine decay. Default: scratch 2, finetune 0.", min=0))
     augment: str | None = field(default=None, metadata=option(
         "--augment", "Augmentation strength: none, light (flip, +-3 px shifts), standard (flip, +-5 px shifts, random "
-        "erasing), strong. Default: scratch standard, finetune light (advanced) / none (simple)."))
+        "erasing), strong, photo (what cameras do: rotation, crop jitter, resolution loss, blur, JPEG, noise, exposure, on "
+        "half the faces) or photo-all (on every face). Default: scratch standard, finetune light (advanced) / none "
+        "(simple)."))
     head_epochs: int | None = field(default=None, metadata=option(
         "--head-epochs", "Advanced: epochs on the frozen base before fine-tuning (default: a fifth)."))
     unfreeze: str = field(default="default", metadata=option(
