@@ -55,7 +55,7 @@ def crops(data: dict) -> list[str]:
         rows.append([a["name"] + (" (flip)" if a.get("tta") == "flip" else ""), _pct(a.get("accuracy")),
                      f"{a.get('macro_f1', 0):.3f}", _ms(latency), "-" if not macs else f"{macs / 1e6:.1f}"])
     intro = (f"{data['split']} of `{Path(str(data['data'])).name}`, {data['n']:,} faces, labels {data.get('label_source')}; "
-             f"{_machine(data.get('machine'))}.")
+             f"{_machine(data.get('machine'))}." + (f" Note: {data['note']}." if data.get("note") else ""))
     return [intro, "", *_table(["artifact", "accuracy", "macro-F1", "p50 ms, 1 thread", "MMAC"], rows)]
 
 
@@ -70,11 +70,11 @@ def frames(data: dict) -> list[str]:
 def photos(data: dict) -> list[str]:
     """photos.json: accuracy and faces per pipeline, then p50 per photo by size bucket (first input form)."""
     names = {f.name for f in fields(PhotoRow)}
-    report = PhotoReport(**{**data, "rows": [PhotoRow(**{k: v for k, v in r.items() if k in names})
-                                             for r in data["rows"]]})
+    report = PhotoReport(**{k: v for k, v in data.items() if k in {f.name for f in fields(PhotoReport)} - {"rows"}},
+                         rows=[PhotoRow(**{k: v for k, v in r.items() if k in names}) for r in data["rows"]])
     totals = pipeline_totals(report)
-    lines = [f"Photos: {report.source}; {_machine(report.machine)}; {report.threads} thread(s), {report.rounds} round(s).",
-             ""]
+    lines = [f"Photos: {report.source}; {_machine(report.machine)}; {report.threads} thread(s), {report.rounds} round(s)."
+             + (f" Note: {data['note']}." if data.get("note") else ""), ""]
     lines += _table(["pipeline", "input", "faces found", "end-to-end accuracy", "macro-recall"],
                     [[name, t["input"], "-" if t["found"] is None else f"{t['found']}/{t['truth']}",
                       _pct(t["accuracy"]), _pct(t["macro_recall"])] for name, t in totals.items()])

@@ -31,18 +31,19 @@ from edgefer.predictor import PACKAGED_MODELS, read_model_meta
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 
 
-def photo_figures(photos_json: Path, model: Path) -> dict:
+def photo_figures(photos_json: Path, model: Path, pipeline: str | None = None) -> dict:
     """The card's photo figures: this model's end-to-end accuracy, macro-recall and per-class recall on the photo
     yardstick, with every peer of the same run beside it."""
     try:
         data = json.loads(photos_json.read_text())
         names = {f.name for f in fields(PhotoRow)}
-        report = PhotoReport(**{**data, "rows": [PhotoRow(**{k: v for k, v in r.items() if k in names})
-                                                 for r in data["rows"]]})
+        report = PhotoReport(**{k: v for k, v in data.items() if k in {f.name for f in fields(PhotoReport)} - {"rows"}},
+                             rows=[PhotoRow(**{k: v for k, v in r.items() if k in names}) for r in data["rows"]])
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise SystemExit(f"{photos_json}: not a photo bench report ({error}); run edgefer bench --photos again")
     totals = pipeline_totals(report)
-    ours = [name for name in totals if name.startswith("edgefer ") and Path(model).name.split(".")[0] in name]
+    ours = [pipeline] if pipeline in totals else [
+        name for name in totals if name.startswith("edgefer ") and Path(model).name.split(".")[0] in name]
     if not ours:
         raise SystemExit(f"{photos_json} has no pipeline for {model} (pipelines: {', '.join(totals)})")
     keep = ("accuracy", "macro_recall", "recall", "found", "truth", "labelled")
@@ -61,6 +62,7 @@ def main(argv=None) -> None:
                         "--augment photo, 12 epochs, distilled from default + face-api.js (0.3)'")
     parser.add_argument("--reproduce", required=True, help="the command (or commands) that make this model")
     parser.add_argument("--photos", type=Path, help="photos.json of `edgefer bench --photos` that ran this model")
+    parser.add_argument("--photos-pipeline", help="its pipeline's name there (default: the one named after the file)")
     args = parser.parse_args(argv)
     try:
         report = BenchReport.from_json(json.loads(args.bench.read_text()))
@@ -89,7 +91,7 @@ def main(argv=None) -> None:
     if row.per_class_recall:
         card["bench"]["recall"] = row.per_class_recall
     if args.photos:
-        card["photos"] = photo_figures(args.photos, args.model)
+        card["photos"] = photo_figures(args.photos, args.model, args.photos_pipeline)
     target = ASSETS / PACKAGED_MODELS[args.name]
     if not (target.exists() and target.samefile(args.model)):  # the shipped file itself: only its card is rewritten
         with atomic_path(target) as tmp:

@@ -55,7 +55,7 @@ def test_models_lists_each_packaged_model_with_its_card_figures():
         row = next(line for line in result.stdout.splitlines() if f" {model.name} " in line)
         assert f"{model.accuracy:.2%}" in row and float(row.split("│")[-2]) > 0  # card accuracy; ms measured here
         for key in ("trained_on", "recipe", "reproduce"):  # short fields, no dated prose
-            assert model.card[key] and len(model.card[key]) < 400, (model.name, key)
+            assert model.card[key] and len(model.card[key]) < 800, (model.name, key)
             assert not re.search(r"\b20\d\d-\d\d-\d\d\b", model.card[key]), (model.name, key)
     assert len(result.stdout.splitlines()) <= 25
     default, fast = (next(m for m in shipped if m.name == n) for n in ("default", "fast"))
