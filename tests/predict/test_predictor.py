@@ -314,3 +314,21 @@ def test_flip_tta_averages_the_face_and_its_mirror(bundle, faces):
     assert batch == [pytest.approx(flip.predict(face).probabilities, abs=1e-5) for face in images[:5]]
     with pytest.raises(PredictorError, match="tta='rotate'"):
         EmotionPredictor(bundle / "model_fp32.tflite", tta="rotate")
+
+
+def test_the_crop_policy_frames_a_box_as_fer2013_did():
+    """Boxes in, crop out: BlazeFace's box grown by FACE_MARGIN per side and lifted by FACE_LIFT of its side (the
+    framing measured in research/crop_policy.py), taken from the frame, edges replicated where it leaves the frame."""
+    from edgefer.predictor import FACE_LIFT, FACE_MARGIN, face_square
+
+    assert (FACE_MARGIN, FACE_LIFT) == (0.076, 0.066)
+    x0, y0, x1, y1 = face_square((100, 100, 50, 50), FACE_MARGIN, FACE_LIFT)
+    assert (x1 - x0, y1 - y0) == (58, 58)  # 50 * (1 + 2 * 0.076) = 57.6
+    assert abs((x0 + x1) / 2 - 125) <= 0.5 and abs((y0 + y1) / 2 - (125 - 0.066 * 50)) <= 0.5
+    frame = np.arange(300 * 300, dtype=np.int64).reshape(300, 300) % 251
+    crop = crop_face(frame, (100, 100, 50, 50), FACE_MARGIN, FACE_LIFT)
+    np.testing.assert_array_equal(crop, frame[y0:y1, x0:x1])
+    edge = crop_face(frame, (0, 0, 40, 40), FACE_MARGIN, FACE_LIFT)  # lifted above the top: rows replicated
+    assert edge.shape[0] == edge.shape[1] and (edge[0] == edge[1]).all()
+    predictor = EmotionPredictor()
+    assert (predictor.margin, predictor.lift) == (FACE_MARGIN, FACE_LIFT)  # the packaged card's crop

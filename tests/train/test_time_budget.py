@@ -42,22 +42,11 @@ def test_an_ample_budget_keeps_the_epochs_asked_for(tmp_path):
 
 
 @pytest.mark.slow
-def test_keep_last_saves_the_last_epoch_and_keep_best_the_best(tmp_path):
-    """--keep last: model.keras is the end of the schedule whatever the validation accuracy did (metrics say which)."""
-    import csv as csv_module
-
-    import numpy as np
-
-    from edgefer.core.keras_env import import_keras
-
-    last = train(scratch(tmp_path / "last", epochs=3, keep="last"))
-    assert json.loads((last.run_dir / "metrics.json").read_text())["best_epoch"] == 3
-    best = train(scratch(tmp_path / "best", epochs=3))
-    with open(best.run_dir / "history.csv") as f:
-        val = [float(r["val_accuracy"]) for r in csv_module.DictReader(f)]
-    assert json.loads((best.run_dir / "metrics.json").read_text())["best_epoch"] == int(np.argmax(val)) + 1
-    keras = import_keras()
-    model = keras.saving.load_model(last.run_dir / "model.keras", safe_mode=True)
-    assert model.count_params() > 0
+def test_keep_last_saves_the_last_epoch(tmp_path):
+    """--keep last: model.keras is the end of the schedule whatever the validation accuracy did (metrics say which;
+    --keep best, the default, is what every other training test checks)."""
+    last = train(scratch(tmp_path, epochs=2, keep="last"))
+    assert json.loads((last.run_dir / "metrics.json").read_text())["best_epoch"] == 2
+    assert json.loads((last.run_dir / "run.json").read_text())["config"]["keep"] == "last"
     with pytest.raises(ConfigError, match="--keep 'first'"):
         TrainConfig(keep="first").validate()
