@@ -36,6 +36,16 @@ NOT_RUN_HERE = {
                                                 "test_photos_bench.py runs the photo bench without the peer)",
     "edgefer bench --frames sample --peer fer": "needs the fer package (tests/bench/test_frames_bench.py runs the "
                                                 "frame bench without the peer)",
+    # docs/training.md's own-classes walk-through: tests/train/test_packaged_start.py
+    # (test_own_classes_fine_tuned_from_the_default_export_and_predict_with_their_names) runs these three commands on a
+    # class-folder tree from the sample, with --epochs 3 instead of 10, and checks what they print and write.
+    "edgefer train --data faces --labels folders --weights default --mode advanced --epochs 10": "run by "
+        "test_packaged_start.py's own-classes test (3 epochs)",
+    "edgefer export runs/mobilenetv2-advanced --int8": "run by test_packaged_start.py's own-classes test",
+    "edgefer predict export/mobilenetv2-advanced/model_int8.tflite faces/test/joy/1.png faces/test/calm/1.png":
+        "run by test_packaged_start.py's own-classes test",
+    "edgefer export runs/<run> --int8": "the README's `edgefer export runs/<run> --int8 --onnx` runs this export "
+                                        "(and ONNX) on the same run",
 }
 
 
@@ -124,6 +134,7 @@ def test_the_concrete_doc_commands_run_on_the_sample(scratch, monkeypatch):
         assert result.exit_code == 0, f"`{text}` failed:\n{result.output[-2000:]}"
         done.append(text)
     assert any(t.startswith("edgefer train") for t in done) and any(t.startswith("edgefer export") for t in done)
+    assert any(t.startswith("edgefer predict") for t in done) and any(t.startswith("edgefer analyze") for t in done)
 
 
 def test_the_check_fails_on_a_command_the_cli_does_not_have():
