@@ -86,13 +86,14 @@ def _shared_fixture_group(item) -> str | None:
     return None
 
 
-def pytest_collection_modifyitems(config, items):
+def pytest_itemcollected(item):
     """With `pytest -n 2 --dist loadgroup` (the README's command), the tests that share a costly fixture run on
-    one worker, so each such fixture is built once, not once per worker; the other tests spread over both."""
-    for item in items:
-        group = _shared_fixture_group(item)
-        if group is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
+    one worker, so each such fixture is built once, not once per worker; the other tests spread over both. The marker
+    is set as each test is collected: xdist reads the markers in its own pytest_collection_modifyitems, which ran
+    before a conftest's (the groups were silently not applied, and the shared model was trained on both workers)."""
+    group = _shared_fixture_group(item)
+    if group is not None:
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="module")
@@ -108,3 +109,20 @@ def blocker(tmp_path):
     path = tmp_path / "blocker"
     path.write_text("I am a file")
     return path
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """xdist 3.8 schedules `--dist loadgroup` by a "@group" suffix it adds to each marked test's node id by setting
+    `item._nodeid`, which pytest 9 no longer reads (it keeps the id in `item._id`): every group was silently ignored
+    and each worker built the shared trained model itself. On an xdist worker with loadgroup, add the suffix where
+    pytest 9 keeps it (nothing to do on pytest 8, where xdist's own suffix works)."""
+    if not config.getvalue("loadgroup") or not hasattr(items[0] if items else None, "_id"):
+        return
+    from _pytest.nodeid import coerce_node_id
+
+    for item in items:
+        groups = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                         for m in item.iter_markers("xdist_group")})
+        if groups and "@" not in item.nodeid:
+            item._id = coerce_node_id(f"{item.nodeid}@{'_'.join(groups)}")
