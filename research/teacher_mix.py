@@ -7,7 +7,7 @@
 Two recorded teachers (`edgefer teacher record`: each face's flip-averaged probabilities) are mixed as
 (1 - w) * base + w * other for w in 0, 0.1, ..., 1 and scored on the validation split the packaged models were trained
 beside (10% of Training, split seed 0): never PublicTest, which stays for the ship rule. A second column scores the
-same mixture on the validation faces after the `photo` augmentation (rotation, crop jitter, resolution loss, blur,
+same mixture on the validation faces after the `photo-all` augmentation (every face: rotation, crop jitter, resolution loss, blur,
 JPEG, noise, exposure), run live through both models: what a teacher says of faces as a camera delivers them.
 `--write` saves the mixture at the chosen weight (`--pick`, default: the best on the degraded column whose clean
 accuracy is within 1 pp of the best clean one) as a recorded teacher for `edgefer train --teacher`.
@@ -23,7 +23,7 @@ import numpy as np
 from edgefer.core.backends import open_runner
 from edgefer.data.loading import load_dataset
 from edgefer.data.splits import split_dataset
-from edgefer.predictor import packaged_model_path
+from edgefer.predictor import resolve_model_path, with_tta
 from edgefer.train.augment import AUGMENT_PRESETS, augment_epoch
 from edgefer.train.distill import write_recording
 
@@ -35,9 +35,8 @@ def recorded(path: Path) -> tuple[dict[int, int], np.ndarray, str]:
 
 
 def live(model: str, faces: np.ndarray) -> np.ndarray:
-    path = packaged_model_path(model) if model in ("default", "fast") else Path(model)
-    runner = open_runner(path, num_threads=2)
-    return (runner.predict(faces, 256) + runner.predict(faces[:, :, ::-1], 256)) / 2  # flip-averaged, as recorded
+    runner = open_runner(resolve_model_path(model), num_threads=2)
+    return with_tta(lambda batch: runner.predict(batch, 256), faces, "flip")  # flip-averaged, as recorded
 
 
 def main() -> None:
@@ -58,7 +57,7 @@ def main() -> None:
     (base_index, base, _), (other_index, other, _) = recorded(args.base), recorded(args.other)
     rows = [int(r) for r in val.row_ids]
     clean_base, clean_other = base[[base_index[r] for r in rows]], other[[other_index[r] for r in rows]]
-    degraded_faces = augment_epoch(val.images, AUGMENT_PRESETS["photo"], seed=123, epoch=0)[..., None]
+    degraded_faces = augment_epoch(val.images, AUGMENT_PRESETS["photo-all"], seed=123, epoch=0)[..., None]
     deg_base, deg_other = live(args.base_model, degraded_faces), live(args.other_model, degraded_faces)
 
     weights = np.round(np.arange(0, 1.01, 0.1), 2)

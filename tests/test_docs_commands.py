@@ -66,8 +66,8 @@ DOC_COMMANDS = [(f"{path.relative_to(ROOT)}:{number}", text) for path in DOCS fo
 
 
 def is_synopsis(text: str) -> bool:
-    return any(mark in text for mark in ("[", "|", "...")) or re.search(r"\b[A-Z][A-Z_]{2,}\b", text) is not None \
-        and text not in NOT_RUN_HERE
+    placeholder = re.search(r"\b[A-Z][A-Z_]{2,}\b", text) is not None and text not in NOT_RUN_HERE
+    return any(mark in text for mark in ("[", "|", "...")) or placeholder
 
 
 def resolve(words: list[str]):

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import fields
 from pathlib import Path
 
-from edgefer.bench.photos import PhotoReport, PhotoRow, pipeline_totals
+from edgefer.bench.photos import PhotoReport, pipeline_totals
 from edgefer.core.fileio import write_text
 
 FIGURES = Path(__file__).resolve().parents[2] / "benchmarks" / "figures"
@@ -69,9 +68,7 @@ def frames(data: dict) -> list[str]:
 
 def photos(data: dict) -> list[str]:
     """photos.json: accuracy and faces per pipeline, then p50 per photo by size bucket (first input form)."""
-    names = {f.name for f in fields(PhotoRow)}
-    report = PhotoReport(**{k: v for k, v in data.items() if k in {f.name for f in fields(PhotoReport)} - {"rows"}},
-                         rows=[PhotoRow(**{k: v for k, v in r.items() if k in names}) for r in data["rows"]])
+    report = PhotoReport.from_json(data)
     totals = pipeline_totals(report)
     lines = [f"Photos: {report.source}; {_machine(report.machine)}; {report.threads} thread(s), {report.rounds} round(s)."
              + (f" Note: {data['note']}." if data.get("note") else ""), ""]

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -152,6 +152,14 @@ class PhotoReport:
         for row, out in zip(self.rows, data["rows"]):
             out.update(accuracy=row.accuracy, macro_recall=row.macro_recall)
         return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> "PhotoReport":
+        """The report photos.json holds (`to_json`'s derived figures and any added note are left out; they are
+        recomputed or not part of the report)."""
+        row_fields = {f.name for f in fields(PhotoRow)}
+        return cls(**{k: v for k, v in data.items() if k in {f.name for f in fields(cls)} - {"rows"}},
+                   rows=[PhotoRow(**{k: v for k, v in r.items() if k in row_fields}) for r in data["rows"]])
 
     def numpy_overheads(self) -> list[dict]:
         """Per edgefer pipeline and bucket: p50 of a numpy frame (rgb, bgr) over the same decoded PIL image's."""

@@ -18,10 +18,9 @@ import argparse
 import hashlib
 import json
 import shutil
-from dataclasses import fields
 from pathlib import Path
 
-from edgefer.bench.photos import PhotoReport, PhotoRow, pipeline_totals
+from edgefer.bench.photos import PhotoReport, pipeline_totals
 from edgefer.bench.results import BenchReport
 from edgefer.core.fileio import atomic_path
 from edgefer.packaged import card_path
@@ -36,9 +35,7 @@ def photo_figures(photos_json: Path, model: Path, pipeline: str | None = None) -
     yardstick, with every peer of the same run beside it."""
     try:
         data = json.loads(photos_json.read_text())
-        names = {f.name for f in fields(PhotoRow)}
-        report = PhotoReport(**{k: v for k, v in data.items() if k in {f.name for f in fields(PhotoReport)} - {"rows"}},
-                             rows=[PhotoRow(**{k: v for k, v in r.items() if k in names}) for r in data["rows"]])
+        report = PhotoReport.from_json(data)
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise SystemExit(f"{photos_json}: not a photo bench report ({error}); run edgefer bench --photos again")
     totals = pipeline_totals(report)
