@@ -1,8 +1,9 @@
-"""Which face sizes the shipped BlazeFace short-range finds: detection rate by face side in the model's 128 px input.
+"""Which face sizes the shipped BlazeFace short-range finds: detection rate by face side in the detector's view.
 
 Real faces at known sizes: the embedded sample's PublicTest faces and the two public-domain portraits of the photo set
 (edgefer.bench.photoset), each scaled so that its face box has a given side in a 512x512 frame (on a face-free part of
-those photos), i.e. side / 4 pixels in the detector's 128x128 view. Prints, per side, the share of faces found.
+those photos), i.e. side x 144 / 512 pixels in the detector's view of that frame (`BlazeFaceDetector.views`: frames
+from 512 px are seen at a short side of 144 px). Prints, per side, the share of faces found.
 
     python benchmarks/detector_face_sizes.py [--sides 24,32,...] [--out FILE.json]
 """
@@ -34,6 +35,7 @@ def main() -> None:
     photos = [(Image.open(spec.path()).convert("RGB"), spec) for spec in REAL_PHOTOS if spec.path() is not None]
     room = photos[0][0].crop(photos[0][1].background).resize((FRAME, FRAME))
     detector = BlazeFaceDetector(num_threads=1)
+    (view,) = detector.views(FRAME, FRAME)
     rng = np.random.default_rng(0)
     table = []
     for side in sides:
@@ -57,9 +59,9 @@ def main() -> None:
                 box = [max(0, x + fx), max(0, y + fy), side, side]
                 real_found += matched([list(f.box) for f in detector.detect(np.asarray(frame))], [box])
                 real_total += 1
-        table.append({"side_px_in_512_frame": side, "side_px_in_detector_view": side * 128 / FRAME,
+        table.append({"side_px_in_512_frame": side, "side_px_in_detector_view": side * view.scale,
                       "fer2013_found": found / total, "portraits_found": real_found / real_total})
-        print(f"face side {side:4d} px of a {FRAME} px frame ({side * 128 / FRAME:5.1f} px in the 128 px view): "
+        print(f"face side {side:4d} px of a {FRAME} px frame ({side * view.scale:5.1f} px in the {view.view_h} px view): "
               f"FER2013 faces {found / total:6.1%} of {total}, portraits {real_found / real_total:6.1%} of {real_total}")
     if args.out:
         with open(args.out, "w") as f:

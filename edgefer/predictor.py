@@ -429,6 +429,14 @@ def _numpy_resize(array: np.ndarray, height: int, width: int) -> np.ndarray:
 PILLOW_REDUCING_GAP = 1.0
 
 
+def _nearest_taps(n_in: int, n_out: int) -> np.ndarray:
+    """The input index of each output pixel in Pillow's NEAREST resize (its ImagingScaleAffine: the centre of the
+    first pixel, then one step of n_in / n_out after another, in double precision, truncated)."""
+    step = n_in / n_out
+    centres = np.add.accumulate(np.concatenate([[step * 0.5], np.full(n_out - 1, step)]))
+    return np.minimum(centres.astype(np.intp), n_in - 1)
+
+
 def _pillow_resize(image_module, array: np.ndarray, height: int, width: int) -> np.ndarray:
     if array.dtype == np.uint8 and (array.ndim == 2 or array.shape[-1] == 3):
         return _pillow_resized(image_module.fromarray(np.ascontiguousarray(array)), height, width)
@@ -491,7 +499,7 @@ def _is_pil(image) -> bool:
 class FramePixels:
     """One frame, held as its resizes are cheapest: a PIL image when Pillow resizes (a decoded file stays one, so
     no numpy copy of the whole frame is made; a uint8 numpy frame, RGB or BGR, becomes one in a single pass of
-    Pillow's C unpacker, which also swaps BGR), else a numpy array. It gives the detector its windows and the
+    Pillow's C unpacker, which also swaps BGR), else a numpy array. It gives the detector its views and the
     classifier its face crops, each resized straight from the frame; colour becomes gray on the crops only."""
 
     # Pillow raw modes that read a (H, W, C) uint8 buffer into an RGB image, by channel order and count.
@@ -540,9 +548,17 @@ class FramePixels:
 
     # Both methods cut the region out first and resize it alone (Pillow's `resize(box=...)` would also blend in
     # pixels just outside it), so the Pillow and numpy paths see the same pixels.
-    def window(self, box, height: int, width: int) -> np.ndarray:
-        """The region box = (x, y, w, h) resized to (height, width[, 3]), float32."""
+    def window(self, box, height: int, width: int, nearest: bool = False) -> np.ndarray:
+        """The region box = (x, y, w, h) resized to (height, width[, 3]), float32; with `nearest`, each output
+        pixel is the input pixel under its centre (Pillow's NEAREST, the same indices in numpy): for a frame
+        already block-averaged to less than twice the size, where filtering again costs more than it changes."""
         x, y, w, h = box
+        if nearest:
+            if self.pil is not None:
+                part = self.pil.crop((x, y, x + w, y + h)).resize((width, height), _pillow_module().Resampling.NEAREST)
+                return np.asarray(part, dtype=np.float32)
+            rows, cols = _nearest_taps(h, height) + y, _nearest_taps(w, width) + x
+            return self.array[rows[:, None], cols[None, :]].astype(np.float32)
         if self.pil is not None:
             return _pillow_resized(self.pil.crop((x, y, x + w, y + h)), height, width)
         return resize(self.array[y : y + h, x : x + w], height, width)
@@ -974,15 +990,14 @@ class Face:
     keypoints: list[tuple[float, float]] = field(default_factory=list)
 
 
-def _blazeface_anchors() -> np.ndarray:
-    """(896, 2) anchor centres of BlazeFace short-range (MediaPipe SSD options: strides 8,16,16,16,
-    two anchors per cell and layer, fixed size)."""
+def _blazeface_anchors(height: int = 128, width: int = 128) -> np.ndarray:
+    """(N, 2) anchor centres, in pixels of a height x width view, of BlazeFace short-range (MediaPipe SSD options:
+    strides 8,16,16,16, two anchors per cell and layer, fixed size), in the order of the model's outputs."""
     centers = []
     for stride, per_cell in ((8, 2), (16, 6)):
-        cells = 128 // stride
-        ys, xs = np.meshgrid((np.arange(cells) + 0.5) / cells, (np.arange(cells) + 0.5) / cells, indexing="ij")
-        grid = np.stack([xs.ravel(), ys.ravel()], axis=1)
-        centers.append(np.repeat(grid, per_cell, axis=0))
+        ys, xs = np.meshgrid((np.arange(height // stride) + 0.5) * stride, (np.arange(width // stride) + 0.5) * stride,
+                             indexing="ij")
+        centers.append(np.repeat(np.stack([xs.ravel(), ys.ravel()], axis=1), per_cell, axis=0))
     return np.concatenate(centers).astype(np.float32)
 
 
@@ -994,64 +1009,99 @@ def find_blazeface() -> Path:
                          f"or use detector='haar' with OpenCV 4.x")
 
 
+@dataclass(frozen=True)
+class View:
+    """A part of the frame as the detector sees it: the window (x, y, w, h, frame pixels) resized by `scale` and
+    placed at (pad_x, pad_y) in a view_h x view_w input, the rest black."""
+
+    window: tuple[int, int, int, int]
+    scale: float
+    view_h: int
+    view_w: int
+    pad_x: int
+    pad_y: int
+    nearest: bool = False  # resize the block-averaged frame by nearest pixel (large frames: measured as good, cheaper)
+
+
 class BlazeFaceDetector:
     """MediaPipe's BlazeFace short-range (faces within about 2 m) on the TFLite runtime.
 
-    The model sees 128x128. A wide (or tall) frame letterboxed whole into it wastes a quarter to nearly half of
-    those pixels on padding and shrinks faces below what the model finds well (on the built-in frame set, 1280x720
-    frames letterboxed whole: 21 of 64 faces found; in overlapping square windows: 52 of 64). So a frame whose long
-    side is over 1.15x its short side is looked at in square windows of its short side, overlapping by at least half
-    (640x480: 2 windows, 1280x720: 3), and the candidates of all windows are merged by one weighted NMS."""
+    BlazeFace was trained on 128x128 inputs, but it is fully convolutional up to its output reshapes, which take any
+    size (new shape [1, -1, C]): given a view of H x W (multiples of 16), it answers for (H/8)(W/8)2 + (H/16)(W/16)6
+    anchors, and its work grows with H x W.
 
-    size = 128
-    max_aspect = 1.15  # frames up to this aspect ratio are one letterboxed window
-    # Squares are looked at in frames whose long side is at least this (camera frames: VGA and up). In a smaller
-    # photo the whole view shows every face of over a sixth of its long side at the 20 px that BlazeFace needs to
-    # find a real face (benchmarks/detector_face_sizes.py), and each view costs a detector call (about 1.1 ms on one
-    # core): on the photo set, squares found no more faces in photos under 512 px.
-    squares_from = 512
+    - A frame under 512 px (thumbnails, portraits) is seen whole, letterboxed into 128x128: this finds what the code
+      before commit 311ad86 found in small photos (a face filling a small wide photo is never cut).
+    - A larger frame (VGA, 720p, phone photos) is seen whole in one view whose short side is 144 px, as wide as the
+      frame needs (VGA: 192x144, 720p: 256x144), block-averaged then resized by nearest pixel. Faces from about
+      18 px in the view are found (90 px in a 720p frame), with no padding wasted and one call instead of the three
+      or four that a whole view plus overlapping 128 px squares of the short side cost: on the photo and frame
+      sets, as many faces or more at VGA and 720p in about half the time (research/detector_views.py)."""
+
+    size = 128  # the input BlazeFace was trained at; frames under `large_from` are letterboxed into it
+    large_from = 512  # frames whose long side is at least this are seen in one view of short side `large_short`
+    large_short = 144
+    max_shapes = 8  # view shapes kept ready (one interpreter each: a video or camera has one)
 
     def __init__(self, num_threads: int | None = None, model_path=None):
-        self.interpreter, _ = _open_tflite(Path(model_path or find_blazeface()), num_threads, None)
-        self._in = self.interpreter.get_input_details()[0]["index"]
-        outputs = {d["name"]: d["index"] for d in self.interpreter.get_output_details()}
-        self._boxes, self._scores = outputs["regressors"], outputs["classificators"]
-        self.anchors = _blazeface_anchors()
+        self.model_path, self.num_threads = Path(model_path or find_blazeface()), num_threads
+        self._shapes: dict[tuple[int, int], tuple] = {}
+        self._runner(self.size, self.size)
+
+    def _runner(self, height: int, width: int) -> tuple:
+        """(interpreter, input index, boxes index, scores index, anchors) for views of height x width; the least
+        recently used of more than `max_shapes` is dropped."""
+        key = (height, width)
+        runner = self._shapes.pop(key, None)
+        if runner is None:
+            interpreter, _ = _open_tflite(self.model_path, self.num_threads, None)
+            index = interpreter.get_input_details()[0]["index"]
+            if tuple(interpreter.get_input_details()[0]["shape"][1:3]) != key:
+                try:
+                    interpreter.resize_tensor_input(index, [1, height, width, 3])
+                    interpreter.allocate_tensors()
+                except (ValueError, RuntimeError) as error:
+                    raise PredictorError(f"{self.model_path}: the detector does not take {width}x{height} inputs "
+                                         f"({str(error).strip()[:120]})") from None
+            outputs = {d["name"]: d["index"] for d in interpreter.get_output_details()}
+            runner = (interpreter, index, outputs["regressors"], outputs["classificators"],
+                      _blazeface_anchors(height, width))
+            if len(self._shapes) >= self.max_shapes:
+                self._shapes.pop(next(iter(self._shapes)))
+        self._shapes[key] = runner
+        return runner
 
     @classmethod
-    def windows(cls, height: int, width: int, squares: bool = True) -> list[tuple[int, int, int, int]]:
-        """(x, y, w, h) of the frame parts the model looks at: the whole frame, then, for a wide (or tall) frame
-        larger than the model's input, overlapping squares of its short side (unless `squares` is False).
-
-        The whole frame always comes first: a face wider than half the short side can be cut by every square, and
-        small photos are mostly such faces (a 147x110 portrait, a 55x36 thumbnail). Squares only add resolution
-        when the whole frame has to shrink to fit, i.e. its long side is over the model's 128 px."""
-        short, long = min(height, width), max(height, width)
-        if not squares or long <= short * cls.max_aspect or long <= cls.size:
-            return [(0, 0, width, height)]
-        count = -(-(long - short) * 2 // short) + 1  # steps of at most half the short side
-        starts = [round(i * (long - short) / (count - 1)) for i in range(count)]
-        return [(0, 0, width, height)] + [(s, 0, short, short) if width >= height else (0, s, short, short)
-                                          for s in starts]
+    def views(cls, height: int, width: int) -> list[View]:
+        """What the model looks at in a height x width frame (see the class docstring): one view."""
+        if max(height, width) < cls.large_from:
+            scale = cls.size / max(height, width)
+            new_h, new_w = max(1, round(height * scale)), max(1, round(width * scale))
+            return [View((0, 0, width, height), scale, cls.size, cls.size, (cls.size - new_w) // 2,
+                         (cls.size - new_h) // 2)]
+        scale = cls.large_short / min(height, width)
+        new_h, new_w = max(1, round(height * scale)), max(1, round(width * scale))
+        view_h, view_w = -(-new_h // 16) * 16, -(-new_w // 16) * 16
+        return [View((0, 0, width, height), scale, view_h, view_w, (view_w - new_w) // 2, (view_h - new_h) // 2,
+                     nearest=True)]
 
     def detect(self, image, min_score: float = 0.5, iou: float = 0.3, clock=NO_TIMES) -> list[Face]:
         """Faces in a frame (numpy (H, W[, 3]) or FramePixels), boxes in its pixels."""
         pixels = image if isinstance(image, FramePixels) else FramePixels(image)
-        # The model sees 128 px: average k x k blocks of the whole frame once (cheap), then cut the windows
-        # from that small frame, instead of resizing each window down from full resolution.
-        k = max(1, min(pixels.shape[:2]) // self.size)
-        small = pixels.reduced(k)
         candidates = []
-        for window in self.windows(*small.shape[:2], squares=max(pixels.shape[:2]) >= self.squares_from):
-            tensor, scale, pad_x, pad_y = self._letterbox(small, window)
-            x, y = window[:2]
+        for view in self.views(*pixels.shape[:2]):
+            # Average k x k blocks of the frame once (cheap), then resize the window from that small frame, instead
+            # of resizing it down from full resolution (k keeps the small frame at least the view's size).
+            k = max(1, min(min(view.window[2:]) // self.size, int(1 / view.scale + 1e-6)))
+            tensor = self._input(pixels.reduced(k), view, k)
+            interpreter, index, boxes, scores, anchors = self._runner(view.view_h, view.view_w)
             clock.lap("detector_preprocess")
-            self.interpreter.set_tensor(self._in, tensor[None])
-            self.interpreter.invoke()
-            raw = self.interpreter.get_tensor(self._boxes)[0]
-            logits = self.interpreter.get_tensor(self._scores)[0, :, 0].astype(np.float64)
+            interpreter.set_tensor(index, tensor[None])
+            interpreter.invoke()
+            raw = interpreter.get_tensor(boxes)[0]
+            logits = interpreter.get_tensor(scores)[0, :, 0].astype(np.float64)
             clock.lap("detector_invoke")
-            candidates.append(self._candidates(raw, logits, min_score, scale / k, pad_x, pad_y, x * k, y * k))
+            candidates.append(self._candidates(raw, logits, anchors, min_score, view))
             clock.lap("detector_nms")
         boxes, scores, points = (np.concatenate(parts) for parts in zip(*candidates))
         faces = [Face(_clip_box(*box, pixels.shape), float(score), [tuple(p) for p in keypoints])
@@ -1059,31 +1109,32 @@ class BlazeFaceDetector:
         clock.lap("detector_nms")
         return faces
 
-    def _candidates(self, raw, logits, min_score, scale, pad_x, pad_y, offset_x, offset_y):
-        """Anchors + regressions of one window -> (boxes x0, y0, x1, y1 in frame pixels, scores, keypoints)."""
+    @staticmethod
+    def _candidates(raw, logits, anchors, min_score, view: View):
+        """Anchors + regressions of one view -> (boxes x0, y0, x1, y1 in frame pixels, scores, keypoints)."""
         scores = 1.0 / (1.0 + np.exp(-np.clip(logits, -100, 100)))
         keep = scores >= min_score
-        raw, scores, anchors = raw[keep], scores[keep], self.anchors[keep]
-        centers = raw[:, :2] / self.size + anchors
-        sizes = raw[:, 2:4] / self.size
-        boxes = np.concatenate([centers - sizes / 2, centers + sizes / 2], axis=1)  # 0..1 of the model input
-        points = raw[:, 4:].reshape(len(raw), 6, 2) / self.size + anchors[:, None, :]
-        pad, offset = np.array([pad_x, pad_y]), np.array([offset_x, offset_y])
-        to_frame = lambda xy: (xy * self.size - pad) / scale + offset  # noqa: E731
+        raw, scores, anchors = raw[keep], scores[keep], anchors[keep]
+        centers, sizes = raw[:, :2] + anchors, raw[:, 2:4]  # view pixels
+        boxes = np.concatenate([centers - sizes / 2, centers + sizes / 2], axis=1)
+        points = raw[:, 4:].reshape(len(raw), 6, 2) + anchors[:, None, :]
+        pad, offset = np.array([view.pad_x, view.pad_y]), np.array(view.window[:2])
+        to_frame = lambda xy: (xy - pad) / view.scale + offset  # noqa: E731
         boxes = np.concatenate([to_frame(boxes[:, :2]), to_frame(boxes[:, 2:])], axis=1)
         return boxes, scores, to_frame(points)
 
-    def _letterbox(self, pixels: FramePixels, window):
-        """Fit a window (x, y, w, h) of the frame into 128x128 keeping its aspect ratio, zero borders, values in
-        [-1, 1], RGB."""
-        width, height = window[2:]
-        scale = self.size / max(height, width)
-        new_h, new_w = max(1, round(height * scale)), max(1, round(width * scale))
-        pad_y, pad_x = (self.size - new_h) // 2, (self.size - new_w) // 2
-        tensor = np.full((self.size, self.size, 3), -1.0, np.float32)
-        small = pixels.window(window, new_h, new_w)  # a gray frame is resized first, then made RGB
-        tensor[pad_y : pad_y + new_h, pad_x : pad_x + new_w] = (small if small.ndim == 3 else small[..., None]) / 127.5 - 1.0
-        return tensor, scale, pad_x, pad_y
+    @staticmethod
+    def _input(small: FramePixels, view: View, k: int) -> np.ndarray:
+        """The view's input: its window of the k-reduced frame resized by scale * k, at (pad_x, pad_y) of a black
+        view_h x view_w RGB tensor, values in [-1, 1]."""
+        x, y, w, h = (round(v / k) for v in view.window)
+        w, h = max(1, min(w, small.shape[1] - x)), max(1, min(h, small.shape[0] - y))
+        new_h, new_w = max(1, round(view.window[3] * view.scale)), max(1, round(view.window[2] * view.scale))
+        tensor = np.full((view.view_h, view.view_w, 3), -1.0, np.float32)
+        part = small.window((x, y, w, h), new_h, new_w, view.nearest)  # a gray frame is resized, then made RGB
+        tensor[view.pad_y : view.pad_y + new_h, view.pad_x : view.pad_x + new_w] = (
+            (part if part.ndim == 3 else part[..., None]) / 127.5 - 1.0)
+        return tensor
 
 
 def _clip_box(x0, y0, x1, y1, shape) -> tuple[int, int, int, int]:

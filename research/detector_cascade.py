@@ -2,7 +2,10 @@
 
     python research/detector_cascade.py --data ../shared/data/fer2013 [--out OUT] [--rounds 3]
 
-The shipped detector (`BlazeFaceDetector`) always looks at a wide frame of 512 px and more three times: whole, and two
+This measured the detector of commit 361fb34 (read from git: research/detector_views.py's `detector_at`); the
+shipped one now looks at such frames once, in one wider view (research/detector_views.py).
+
+That detector always looked at a wide frame of 512 px and more three times: whole, and two
 squares of its short side (one BlazeFace call is about 1.1 ms on one core of a 2-core EPYC). The cascade stops after
 the whole view when that finds a face: cheaper on portraits, but a small face beside a large one is lost. On the photo
 set of `edgefer bench --photos sample` (its faces.json gives every face), per bucket of the photo's short side: faces
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -21,7 +25,14 @@ import numpy as np
 
 from edgefer.bench.frames import matched, open_frame_set
 from edgefer.bench.photos import BUCKETS, bucket_of, open_photo_set
-from edgefer.predictor import NO_TIMES, BlazeFaceDetector, Face, FramePixels, _clip_box, _weighted_nms, open_image
+from edgefer.predictor import Face, _clip_box, _weighted_nms, open_image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from detector_views import detector_at  # noqa: E402
+
+BlazeFaceDetector = detector_at("361fb34")
+NO_TIMES = sys.modules[BlazeFaceDetector.__module__].NO_TIMES
+FramePixels = sys.modules[BlazeFaceDetector.__module__].FramePixels
 
 
 class CascadeDetector(BlazeFaceDetector):

@@ -117,7 +117,8 @@ def pytest_collection_modifyitems(config, items):
     `item._nodeid`, which pytest 9 no longer reads (it keeps the id in `item._id`): every group was silently ignored
     and each worker built the shared trained model itself. On an xdist worker with loadgroup, add the suffix where
     pytest 9 keeps it (nothing to do on pytest 8, where xdist's own suffix works)."""
-    if not config.getvalue("loadgroup") or not hasattr(items[0] if items else None, "_id"):
+    loadgroup = getattr(config.option, "loadgroup", False) or getattr(config.option, "dist", "no") == "loadgroup"
+    if not loadgroup or not hasattr(items[0] if items else None, "_id"):
         return
     from _pytest.nodeid import coerce_node_id
 

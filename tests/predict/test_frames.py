@@ -1,4 +1,4 @@
-"""Whole frames in the device predictor: the fast resizing paths agree, windows cover wide frames, stages are timed,
+"""Whole frames in the device predictor: the fast resizing paths agree, the detector's views cover every frame, stages are timed,
 and all faces of a frame go through the classifier in one batch. Runs on the packaged default model (no training)."""
 
 import json
@@ -89,25 +89,47 @@ def test_both_paths_give_the_same_labels_on_the_sample(predictor, backend):
     assert np.mean(np.array(labels["pillow"]) == np.array(labels["numpy"])) >= 0.97
 
 
-@pytest.mark.parametrize("height, width, squares", [(480, 640, 2), (720, 1280, 3), (256, 256, 0), (500, 540, 0),
-                                                    (640, 480, 2), (1080, 1920, 3), (100, 400, 7), (36, 55, 0),
-                                                    (90, 128, 0), (110, 147, 2)])
-def test_wide_frames_are_seen_whole_and_in_overlapping_square_windows(height, width, squares):
-    windows = BlazeFaceDetector.windows(height, width)
-    # The whole frame always comes first (a face wider than half the short side may be cut by every square: the
-    # small-photo regression of commit 311ad86); squares only for wide frames that must shrink to 128 px.
-    assert windows[0] == (0, 0, width, height)
-    assert len(windows) == 1 + squares
-    short = min(height, width)
-    for x, y, w, h in windows[1:]:
-        assert x >= 0 and y >= 0 and x + w <= width and y + h <= height
-        assert (w, h) == (short, short)
-    if squares:  # every face up to half the short side lies whole in some square
-        side = short // 2
-        for start in range(0, max(height, width) - side + 1, 7):
-            face = (start, 0) if width >= height else (0, start)
-            assert any(x <= face[0] and face[0] + side <= x + w and y <= face[1] and face[1] + side <= y + h
-                       for x, y, w, h in windows[1:]), start
+@pytest.mark.parametrize("height, width", [(36, 55), (90, 128), (110, 147), (256, 256), (480, 500), (300, 511)])
+def test_frames_under_512_px_are_letterboxed_whole_into_128(height, width):
+    # The whole frame, never cut: the small-photo regression of commit 311ad86 looked only at squares of the short
+    # side, which cut a face filling a small wide photo.
+    (view,) = BlazeFaceDetector.views(height, width)
+    assert view.window == (0, 0, width, height) and (view.view_h, view.view_w) == (128, 128)
+    assert view.scale == pytest.approx(128 / max(height, width))
+    new_h, new_w = round(height * view.scale), round(width * view.scale)
+    assert (view.pad_x, view.pad_y) == ((128 - new_w) // 2, (128 - new_h) // 2)
+
+
+@pytest.mark.parametrize("height, width, view_hw", [(480, 640, (144, 192)), (720, 1280, (144, 256)),
+                                                    (640, 480, (192, 144)), (1080, 1920, (144, 256)),
+                                                    (512, 512, (144, 144)), (3024, 4032, (144, 192)),
+                                                    (400, 1600, (144, 576))])
+def test_large_frames_are_one_view_of_short_side_144(height, width, view_hw):
+    (view,) = BlazeFaceDetector.views(height, width)
+    assert view.window == (0, 0, width, height) and (view.view_h, view.view_w) == view_hw
+    assert view.scale == pytest.approx(144 / min(height, width))
+    assert view.view_h % 16 == 0 and view.view_w % 16 == 0  # the model's strides
+    new_h, new_w = round(height * view.scale), round(width * view.scale)
+    assert 0 <= view.view_h - new_h < 16 and 0 <= view.view_w - new_w < 16  # the whole frame, centred, little padding
+    assert (view.pad_x, view.pad_y) == ((view.view_w - new_w) // 2, (view.view_h - new_h) // 2)
+
+
+def test_a_face_is_found_where_it_is_in_any_view_shape():
+    """Anchors and the way back to frame pixels hold for every view shape: the same face pasted at several places of
+    frames whose views are letterboxed (small) or wide (large) comes back in its place."""
+    face = Image.open(ASTRONAUT).convert("RGB").crop((150, 20, 330, 200))  # Eileen Collins's head
+    detector = BlazeFaceDetector(num_threads=1)
+    for height, width, side in [(300, 200, 100), (480, 640, 150), (720, 1280, 160), (1280, 720, 160)]:
+        for x, y in [(0.1, 0.2), (0.5, 0.5), (0.8, 0.6)]:
+            frame = Image.new("RGB", (width, height), (120, 130, 140))
+            box = (int(x * (width - side)), int(y * (height - side)), side, side)
+            frame.paste(face.resize((side, side)), box[:2])
+            faces = detector.detect(np.asarray(frame))
+            assert faces, (height, width, box)
+            best = max(faces, key=lambda f: f.score)
+            centre = (best.box[0] + best.box[2] / 2, best.box[1] + best.box[3] / 2)
+            assert abs(centre[0] - (box[0] + side / 2)) < side * 0.2 and abs(centre[1] - (box[1] + side / 2)) < side * 0.25
+            assert 0.4 * side < best.box[2] < 1.1 * side, (best.box, box)
 
 
 def test_stage_times_account_for_the_frame(predictor):
@@ -141,3 +163,40 @@ def test_frames_as_path_pil_and_array_give_the_same_result(predictor, frame_set)
     assert by_path == [(r.box, r.label) for r in predictor.predict_frame(np.asarray(image))]
     gray = [(r.box, r.label) for r in predictor.predict_frame(np.asarray(image.convert("L")))]
     assert len(gray) == len(by_path)
+
+
+def test_the_detector_keeps_a_bounded_set_of_view_shapes(monkeypatch):
+    """One interpreter per view shape, the least recently used dropped past `max_shapes`; a shape seen again gives
+    the same faces."""
+    monkeypatch.setattr(BlazeFaceDetector, "max_shapes", 3)
+    detector = BlazeFaceDetector(num_threads=1)
+    photo = Image.open(ASTRONAUT).convert("RGB")
+    first = None
+    for width in (640, 720, 800, 880, 960, 640):
+        frame = np.asarray(photo.resize((width, 512)))
+        faces = [(f.box, round(f.score, 4)) for f in detector.detect(frame)]
+        assert len(faces) >= 1
+        first = first or faces
+        assert len(detector._shapes) <= 3
+    assert faces == first and (144, 192) in detector._shapes
+
+
+@pytest.mark.parametrize("channels", [3, None])
+def test_nearest_windows_are_the_same_pixels_with_pillow_and_numpy(channels, monkeypatch):
+    """Large frames reach the detector block-averaged, then by nearest pixel: the numpy fallback picks the pixels
+    Pillow's NEAREST picks, up- and downscaling, whole frames and parts."""
+    rng = np.random.default_rng(3)
+    for _ in range(60):
+        height, width = (int(v) for v in rng.integers(10, 300, 2))
+        image = rng.integers(0, 256, (height, width, 3) if channels else (height, width), dtype=np.uint8)
+        with_pillow = predictor_module.FramePixels(image)
+        assert with_pillow.pil is not None
+        monkeypatch.setattr(predictor_module, "RESIZE_BACKEND", "numpy")
+        with_numpy = predictor_module.FramePixels(image)
+        monkeypatch.setattr(predictor_module, "RESIZE_BACKEND", None)
+        assert with_numpy.pil is None
+        x, y = int(rng.integers(0, width // 3)), int(rng.integers(0, height // 3))
+        box = (x, y, width - x - int(rng.integers(0, width // 3)), height - y - int(rng.integers(0, height // 3)))
+        out_h, out_w = (int(v) for v in rng.integers(4, 260, 2))
+        assert np.array_equal(with_pillow.window(box, out_h, out_w, nearest=True),
+                              with_numpy.window(box, out_h, out_w, nearest=True))

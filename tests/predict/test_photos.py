@@ -72,17 +72,20 @@ def test_small_photos_keep_the_faces_found_before_311ad86(photo_set):
 
 
 def test_squares_alone_lose_faces_in_small_wide_photos(photo_set, monkeypatch):
-    """The regression the test above guards against: 311ad86's windows (squares of the short side only)."""
+    """The regression the test above guards against: 311ad86's views (squares of the short side only, each
+    letterboxed into 128x128)."""
 
-    def squares_only(cls, height, width, squares=True):
+    def squares_only(cls, height, width):
         short, long = min(height, width), max(height, width)
-        if long <= short * cls.max_aspect:
-            return [(0, 0, width, height)]
+        if long <= short * 1.15:  # one letterboxed view of the whole frame
+            return [predictor_module.View((0, 0, width, height), 128 / long, 128, 128,
+                                          (128 - round(width * 128 / long)) // 2, (128 - round(height * 128 / long)) // 2)]
         count = -(-(long - short) * 2 // short) + 1
         starts = [round(i * (long - short) / (count - 1)) for i in range(count)]
-        return [(s, 0, short, short) if width >= height else (0, s, short, short) for s in starts]
+        return [predictor_module.View((s, 0, short, short) if width >= height else (0, s, short, short),
+                                      128 / short, 128, 128, 0, 0) for s in starts]
 
-    monkeypatch.setattr(BlazeFaceDetector, "windows", classmethod(squares_only))
+    monkeypatch.setattr(BlazeFaceDetector, "views", classmethod(squares_only))
     assert len(_lost(BlazeFaceDetector(num_threads=1), photo_set)) >= 2
 
 
