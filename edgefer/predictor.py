@@ -1063,9 +1063,9 @@ class BlazeFaceDetector:
                 except (ValueError, RuntimeError) as error:
                     raise PredictorError(f"{self.model_path}: the detector does not take {width}x{height} inputs "
                                          f"({str(error).strip()[:120]})") from None
-            outputs = {d["name"]: d["index"] for d in interpreter.get_output_details()}
-            runner = (interpreter, index, outputs["regressors"], outputs["classificators"],
-                      _blazeface_anchors(height, width))
+            # (1, anchors, 16) box and keypoint regressions, (1, anchors, 1) face logits, told apart by shape
+            outputs = {int(d["shape"][-1]): d["index"] for d in interpreter.get_output_details()}
+            runner = (interpreter, index, outputs[16], outputs[1], _blazeface_anchors(height, width))
             if len(self._shapes) >= self.max_shapes:
                 self._shapes.pop(next(iter(self._shapes)))
         self._shapes[key] = runner

@@ -14,7 +14,9 @@ frame, 1 thread:
 - `before`: the detector of the commit given (its predictor.py read from git);
 - `now`: the shipped one (small frames letterboxed into 128x128; from 512 px one view of short side 144);
 - variants of `now`: large frames at short side 128; small frames letterboxed into 96 or 64 (the only way to make a
-  100-199 px photo cheaper than one 128x128 call).
+  100-199 px photo cheaper than one 128x128 call);
+- with `--full-range FILE`: MediaPipe's full-range BlazeFace, every frame letterboxed into its 192x192 input (the
+  file is in the `mediapipe` 0.10.14 wheel: `mediapipe/modules/face_detection/face_detection_full_range_sparse.tflite`).
 """
 
 from __future__ import annotations
@@ -53,6 +55,20 @@ def detector_at(rev: str):
 
 def variant(**attributes):
     return type("Variant", (BlazeFaceDetector,), attributes)
+
+
+class FullRangeDetector(BlazeFaceDetector):
+    """MediaPipe's BlazeFace full-range (`face_detection_full_range_sparse.tflite`, faces within about 5 m): a fixed
+    192x192 input (XNNPACK cannot reshape it), one anchor per cell of a stride-4 grid (48x48 = 2,304), boxes decoded
+    as the short-range model's. Every frame is letterboxed whole into 192x192."""
+
+    size = 192
+    large_from = 10**9
+
+    def _runner(self, height: int, width: int) -> tuple:
+        interpreter, index, boxes, scores, _ = super()._runner(height, width)
+        ys, xs = np.meshgrid((np.arange(height // 4) + 0.5) * 4, (np.arange(width // 4) + 0.5) * 4, indexing="ij")
+        return interpreter, index, boxes, scores, np.stack([xs.ravel(), ys.ravel()], axis=1).astype(np.float32)
 
 
 def measure(photos, detectors: dict, rounds: int) -> list[dict]:
@@ -98,10 +114,13 @@ def main() -> None:
     parser.add_argument("--before", default="361fb34", help="git revision of the detector to compare with")
     parser.add_argument("--out", type=Path, default=Path("bench/detector-views"))
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--full-range", type=Path, default=None, help="face_detection_full_range_sparse.tflite")
     args = parser.parse_args()
     detectors = {"before": detector_at(args.before)(num_threads=1), "now": BlazeFaceDetector(num_threads=1),
                  "large at 128": variant(large_short=128)(num_threads=1),
                  "small in 96": variant(size=96)(num_threads=1), "small in 64": variant(size=64)(num_threads=1)}
+    if args.full_range:
+        detectors["full range 192"] = FullRangeDetector(num_threads=1, model_path=args.full_range)
     frame_set = open_frame_set("sample", args.out)
     sets = {"photos": open_photo_set("sample", args.out, args.data, 30),
             "frames": open_photo_set(str(Path(frame_set.files[0]).parent), args.out)}
@@ -111,7 +130,8 @@ def main() -> None:
     cpu = f"{machine['cpu']} ({', '.join(machine['vector_extensions'])}), {machine['cores']} cores"
     lines = [f"# Detector views ({cpu}; Python {machine['python']})", "",
              f"`python research/detector_views.py --before {args.before} --rounds {args.rounds}"
-             + (f" --data {args.data}`" if args.data else "`"), ""]
+             + (f" --data {args.data}" if args.data else "")
+             + (" --full-range face_detection_full_range_sparse.tflite" if args.full_range else "") + "`", ""]
     for name, rows in results.items():
         lines += table(f"{name} set", rows, names)
     args.out.mkdir(parents=True, exist_ok=True)
