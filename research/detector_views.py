@@ -12,9 +12,10 @@ detections on no true face, and p50 ms of `detect` per frame, all detectors in o
 frame, 1 thread:
 
 - `before`: the detector of the commit given (its predictor.py read from git);
-- `now`: the shipped one (small frames letterboxed into 128x128; from 512 px one view of short side 144);
-- variants of `now`: large frames at short side 128; small frames letterboxed into 96 or 64 (the only way to make a
-  100-199 px photo cheaper than one 128x128 call);
+- `now`: the shipped one (frames under 512 px letterboxed into 128x128, thumbnails of at most 96 px into 96x96; from
+  512 px one view of short side 144);
+- variants of `now`: large frames at short side 128; thumbnails into 128x128 too; every frame under 512 px
+  letterboxed into 96 or 64 (the only way to make a 100-199 px photo cheaper than one 128x128 call);
 - with `--full-range FILE`: MediaPipe's full-range BlazeFace, every frame letterboxed into its 192x192 input (the
   file is in the `mediapipe` 0.10.14 wheel: `mediapipe/modules/face_detection/face_detection_full_range_sparse.tflite`).
 """
@@ -64,6 +65,7 @@ class FullRangeDetector(BlazeFaceDetector):
 
     size = 192
     large_from = 10**9
+    thumbnail = 0
 
     def _runner(self, height: int, width: int) -> tuple:
         interpreter, index, boxes, scores, _ = super()._runner(height, width)
@@ -118,7 +120,9 @@ def main() -> None:
     args = parser.parse_args()
     detectors = {"before": detector_at(args.before)(num_threads=1), "now": BlazeFaceDetector(num_threads=1),
                  "large at 128": variant(large_short=128)(num_threads=1),
-                 "small in 96": variant(size=96)(num_threads=1), "small in 64": variant(size=64)(num_threads=1)}
+                 "thumbnails in 128": variant(thumbnail=0)(num_threads=1),
+                 "small in 96": variant(size=96, thumbnail=96)(num_threads=1),
+                 "small in 64": variant(size=64, thumbnail=64)(num_threads=1)}
     if args.full_range:
         detectors["full range 192"] = FullRangeDetector(num_threads=1, model_path=args.full_range)
     frame_set = open_frame_set("sample", args.out)

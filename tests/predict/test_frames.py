@@ -89,15 +89,16 @@ def test_both_paths_give_the_same_labels_on_the_sample(predictor, backend):
     assert np.mean(np.array(labels["pillow"]) == np.array(labels["numpy"])) >= 0.97
 
 
-@pytest.mark.parametrize("height, width", [(36, 55), (90, 128), (110, 147), (256, 256), (480, 500), (300, 511)])
-def test_frames_under_512_px_are_letterboxed_whole_into_128(height, width):
+@pytest.mark.parametrize("height, width, side", [(36, 55, 96), (96, 60, 96), (90, 97, 128), (90, 128, 128),
+                                                 (110, 147, 128), (256, 256, 128), (480, 500, 128), (300, 511, 128)])
+def test_frames_under_512_px_are_letterboxed_whole(height, width, side):
     # The whole frame, never cut: the small-photo regression of commit 311ad86 looked only at squares of the short
-    # side, which cut a face filling a small wide photo.
+    # side, which cut a face filling a small wide photo. Thumbnails up to 96 px go into 96x96, the rest into 128x128.
     (view,) = BlazeFaceDetector.views(height, width)
-    assert view.window == (0, 0, width, height) and (view.view_h, view.view_w) == (128, 128)
-    assert view.scale == pytest.approx(128 / max(height, width))
+    assert view.window == (0, 0, width, height) and (view.view_h, view.view_w) == (side, side)
+    assert view.scale == pytest.approx(side / max(height, width))
     new_h, new_w = round(height * view.scale), round(width * view.scale)
-    assert (view.pad_x, view.pad_y) == ((128 - new_w) // 2, (128 - new_h) // 2)
+    assert (view.pad_x, view.pad_y) == ((side - new_w) // 2, (side - new_h) // 2)
 
 
 @pytest.mark.parametrize("height, width, view_hw", [(480, 640, (144, 192)), (720, 1280, (144, 256)),
