@@ -555,7 +555,9 @@ class FramePixels:
         x, y, w, h = box
         if nearest:
             if self.pil is not None:
-                part = self.pil.crop((x, y, x + w, y + h)).resize((width, height), _pillow_module().Resampling.NEAREST)
+                whole = (x, y, w, h) == (0, 0, self.pil.width, self.pil.height)  # no crop: no copy
+                part = (self.pil if whole else self.pil.crop((x, y, x + w, y + h))).resize(
+                    (width, height), _pillow_module().Resampling.NEAREST)
                 return np.asarray(part, dtype=np.float32)
             rows, cols = _nearest_taps(h, height) + y, _nearest_taps(w, width) + x
             return self.array[rows[:, None], cols[None, :]].astype(np.float32)
@@ -1135,10 +1137,13 @@ class BlazeFaceDetector:
         x, y, w, h = (round(v / k) for v in view.window)
         w, h = max(1, min(w, small.shape[1] - x)), max(1, min(h, small.shape[0] - y))
         new_h, new_w = max(1, round(view.window[3] * view.scale)), max(1, round(view.window[2] * view.scale))
-        tensor = np.full((view.view_h, view.view_w, 3), -1.0, np.float32)
         part = small.window((x, y, w, h), new_h, new_w, view.nearest)  # a gray frame is resized, then made RGB
-        tensor[view.pad_y : view.pad_y + new_h, view.pad_x : view.pad_x + new_w] = (
-            (part if part.ndim == 3 else part[..., None]) / 127.5 - 1.0)
+        part /= 127.5
+        part -= 1.0
+        if part.ndim == 3 and part.shape[:2] == (view.view_h, view.view_w):
+            return part  # the view is the resized window: nothing to pad
+        tensor = np.full((view.view_h, view.view_w, 3), -1.0, np.float32)
+        tensor[view.pad_y : view.pad_y + new_h, view.pad_x : view.pad_x + new_w] = part if part.ndim == 3 else part[..., None]
         return tensor
 
 
