@@ -497,33 +497,37 @@ def _is_pil(image) -> bool:
 
 
 class FramePixels:
-    """One frame, held as its resizes are cheapest: a PIL image when Pillow resizes (a decoded file stays one, so
-    no numpy copy of the whole frame is made; a uint8 numpy frame, RGB or BGR, becomes one in a single pass of
-    Pillow's C unpacker, which also swaps BGR), else a numpy array. It gives the detector its views and the
-    classifier its face crops, each resized straight from the frame; colour becomes gray on the crops only."""
+    """One frame, held as its resizes are cheapest. A decoded file stays a PIL image (no numpy copy of the whole
+    frame is made). A uint8 numpy frame, RGB or BGR (3 or 4 channels), stays the caller's array: a large frame's
+    detector view is read from it by nearest pixel and each face crop is cut from it and handed to Pillow alone, so
+    the whole frame is never converted; only steps that need all of it (the block average of a small frame) make it
+    a PIL image, in one pass of Pillow's C unpacker, which also swaps BGR. Without Pillow, a numpy array. It gives the
+    detector its views and the classifier its face crops, each resized straight from the frame; colour becomes gray
+    on the crops only. Every path gives the same pixels as the decoded PIL image of the same frame."""
 
-    # Pillow raw modes that read a (H, W, C) uint8 buffer into an RGB image, by channel order and count.
+    # Pillow raw modes that read a (H, W, C) uint8 buffer into an RGB image, by channel order and count, and the
+    # channels of such a buffer that make RGB.
     _RAW_MODES = {("rgb", 3): "RGB", ("bgr", 3): "BGR", ("rgb", 4): "RGBX", ("bgr", 4): "BGRX"}
+    _RGB_CHANNELS = {"RGB": (0, 1, 2), "BGR": (2, 1, 0), "RGBX": (0, 1, 2), "BGRX": (2, 1, 0)}
 
     def __init__(self, frame, channels: str = "rgb"):
         image_module = _pillow()
         if image_module is not None and isinstance(frame, (str, Path)):
             frame = open_image(frame)
-        self.pil, self._array = None, None
+        self._pil, self._array, self._raw, self._raw_mode = None, None, None, None
         if image_module is not None and _is_pil(frame) and frame.mode in ("RGB", "L") and frame.width and frame.height:
-            self.pil = frame
+            self._pil = frame
             self.shape = (frame.height, frame.width) + ((3,) if frame.mode == "RGB" else ())
             return
         raw = self._RAW_MODES.get((check_channels(channels), frame.shape[-1])) if self._is_uint8_colour(frame) else None
         if image_module is not None and raw is not None:
-            height, width = frame.shape[:2]
-            self.pil = image_module.frombuffer("RGB", (width, height), np.ascontiguousarray(frame), "raw", raw, 0, 1)
-            self.shape = (height, width, 3)
+            self._raw, self._raw_mode = np.ascontiguousarray(frame), raw
+            self.shape = (frame.shape[0], frame.shape[1], 3)
             return
         self._array = to_array(frame, channels)
         self.shape = self._array.shape
         if image_module is not None and self._array.dtype == np.uint8:
-            self.pil = image_module.fromarray(np.ascontiguousarray(self._array))
+            self._pil = image_module.fromarray(np.ascontiguousarray(self._array))
 
     @staticmethod
     def _is_uint8_colour(frame) -> bool:
@@ -531,17 +535,40 @@ class FramePixels:
                 and frame.shape[-1] in (3, 4) and frame.shape[0] > 0 and frame.shape[1] > 0)
 
     @property
+    def pillow(self) -> bool:
+        """Whether Pillow resizes this frame (else numpy)."""
+        return self._pil is not None or self._raw is not None
+
+    @property
+    def pil(self):
+        """The frame as a PIL image (made from a numpy frame on first use), or None without Pillow."""
+        if self._pil is None and self._raw is not None:
+            height, width = self.shape[:2]
+            self._pil = _pillow_module().frombuffer("RGB", (width, height), self._raw, "raw", self._raw_mode, 0, 1)
+        return self._pil
+
+    def _raw_rgb(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Pixels rows x cols (index arrays) of a numpy frame as RGB uint8 (len(rows), len(cols), 3): two `take`s on
+        the frame seen as rows of bytes, the channel order folded into the second (a reversed channel axis would
+        make the float conversion after it several times slower)."""
+        height, width, channels = self._raw.shape
+        columns = (cols[:, None] * channels + np.asarray(self._RGB_CHANNELS[self._raw_mode])).ravel()
+        part = self._raw.reshape(height, width * channels).take(rows, axis=0).take(columns, axis=1)
+        return part.reshape(len(rows), len(cols), 3)
+
+    @property
     def array(self) -> np.ndarray:
-        """The frame as numpy (H, W[, 3]), made on first use when it was a PIL image."""
+        """The frame as numpy (H, W[, 3]) RGB, made on first use when it was a PIL image or a BGR frame."""
         if self._array is None:
-            self._array = np.asarray(self.pil)
+            self._array = (self._raw[..., list(self._RGB_CHANNELS[self._raw_mode])] if self._raw is not None
+                           else np.asarray(self.pil))
         return self._array
 
     def reduced(self, k: int) -> FramePixels:
         """The frame with each k x k block averaged (Pillow's `reduce`, or the same arithmetic in numpy)."""
         if k == 1:
             return self
-        if self.pil is not None:
+        if self.pillow:
             return FramePixels(self.pil.reduce(k))
         means = _block_mean(self.array, k, k)
         return FramePixels(means.astype(np.uint8) if self.array.dtype == np.uint8 else means)
@@ -550,32 +577,42 @@ class FramePixels:
     # pixels just outside it), so the Pillow and numpy paths see the same pixels.
     def window(self, box, height: int, width: int, nearest: bool = False) -> np.ndarray:
         """The region box = (x, y, w, h) resized to (height, width[, 3]), float32; with `nearest`, each output
-        pixel is the input pixel under its centre (Pillow's NEAREST, the same indices in numpy): for a frame
-        already block-averaged to less than twice the size, where filtering again costs more than it changes."""
+        pixel is the input pixel under its centre (Pillow's NEAREST; the same indices in numpy, which also read a
+        numpy frame without converting it)."""
         x, y, w, h = box
         if nearest:
-            if self.pil is not None:
-                whole = (x, y, w, h) == (0, 0, self.pil.width, self.pil.height)  # no crop: no copy
-                part = (self.pil if whole else self.pil.crop((x, y, x + w, y + h))).resize(
+            rows, cols = _nearest_taps(h, height) + y, _nearest_taps(w, width) + x
+            if self._raw is not None:
+                return self._raw_rgb(rows, cols).astype(np.float32)
+            if self._pil is not None:
+                whole = (x, y, w, h) == (0, 0, self._pil.width, self._pil.height)  # no crop: no copy
+                part = (self._pil if whole else self._pil.crop((x, y, x + w, y + h))).resize(
                     (width, height), _pillow_module().Resampling.NEAREST)
                 return np.asarray(part, dtype=np.float32)
-            rows, cols = _nearest_taps(h, height) + y, _nearest_taps(w, width) + x
             return self.array[rows[:, None], cols[None, :]].astype(np.float32)
-        if self.pil is not None:
+        if self.pillow:
             return _pillow_resized(self.pil.crop((x, y, x + w, y + h)), height, width)
         return resize(self.array[y : y + h, x : x + w], height, width)
+
+    def _region(self, x0: int, y0: int, x1: int, y1: int):
+        """A PIL image of the frame's pixels in x0 <= x < x1, y0 <= y < y1 (inside the frame): cut from a numpy
+        frame before Pillow sees it, so only those pixels are converted."""
+        if self._raw is not None and self._pil is None:
+            part = np.ascontiguousarray(self._raw[y0:y1, x0:x1])
+            return _pillow_module().frombuffer("RGB", (x1 - x0, y1 - y0), part, "raw", self._raw_mode, 0, 1)
+        return self.pil.crop((x0, y0, x1, y1))
 
     def face(self, box, margin: float, height: int, width: int, lift: float = 0.0) -> np.ndarray:
         """The square around a face box (`face_square`) made gray, then resized to (height, width): float32
         0..255, as `EmotionPredictor.prepare` does with a face image."""
         x0, y0, x1, y1 = face_square(box, margin, lift)
-        if self.pil is None:
+        if not self.pillow:
             return resize(to_gray(crop_face(self.array, box, margin, lift)), height, width)
         # The part of the square inside the frame, made gray by Pillow; a square that leaves the frame gets its
         # edges replicated on the small gray crop (as crop_face does), never on the frame.
-        ix0, iy0 = max(x0, 0), max(y0, 0)
+        ix0, iy0 = min(max(x0, 0), self.shape[1] - 1), min(max(y0, 0), self.shape[0] - 1)
         ix1, iy1 = max(min(x1, self.shape[1]), ix0 + 1), max(min(y1, self.shape[0]), iy0 + 1)
-        gray = self.pil.crop((ix0, iy0, ix1, iy1))
+        gray = self._region(ix0, iy0, ix1, iy1)
         gray = gray if gray.mode == "L" else gray.convert("L")
         if (ix0, iy0, ix1, iy1) == (x0, y0, x1, y1):
             return _pillow_resized(gray, height, width)
@@ -1022,7 +1059,9 @@ class View:
     view_w: int
     pad_x: int
     pad_y: int
-    nearest: bool = False  # resize the block-averaged frame by nearest pixel (large frames: measured as good, cheaper)
+    # Read the view from the frame by nearest pixel, with no block average first (large frames: as many faces on the
+    # photo and frame sets for 0.3-0.55 ms less, and a numpy frame is never converted whole: research/detector_views.py)
+    nearest: bool = False
 
 
 class BlazeFaceDetector:
@@ -1036,7 +1075,7 @@ class BlazeFaceDetector:
       of at most 96 px): this finds what the code before commit 311ad86 found in small photos, and more (a face
       filling a small wide photo is never cut).
     - A larger frame (VGA, 720p, phone photos) is seen whole in one view whose short side is 144 px, as wide as the
-      frame needs (VGA: 192x144, 720p: 256x144), block-averaged then resized by nearest pixel. Faces from about
+      frame needs (VGA: 192x144, 720p: 256x144), read from the frame by nearest pixel. Faces from about
       18 px in the view are found (90 px in a 720p frame), with no padding wasted and one call instead of the three
       or four that a whole view plus overlapping 128 px squares of the short side cost: on the photo and frame
       sets, as many faces or more at VGA and 720p in about half the time (research/detector_views.py)."""
@@ -1097,9 +1136,10 @@ class BlazeFaceDetector:
         pixels = image if isinstance(image, FramePixels) else FramePixels(image)
         candidates = []
         for view in self.views(*pixels.shape[:2]):
-            # Average k x k blocks of the frame once (cheap), then resize the window from that small frame, instead
-            # of resizing it down from full resolution (k keeps the small frame at least the view's size).
-            k = max(1, min(min(view.window[2:]) // self.size, int(1 / view.scale + 1e-6)))
+            # A small frame: average k x k blocks once (cheap), then resize the window from that small frame instead
+            # of from full resolution (k keeps the small frame at least the view's size). A large frame's view is
+            # read straight from it by nearest pixel (`View.nearest`).
+            k = 1 if view.nearest else max(1, min(min(view.window[2:]) // self.size, int(1 / view.scale + 1e-6)))
             tensor = self._input(pixels.reduced(k), view, k)
             interpreter, index, boxes, scores, anchors = self._runner(view.view_h, view.view_w)
             clock.lap("detector_preprocess")

@@ -184,20 +184,37 @@ def test_the_detector_keeps_a_bounded_set_of_view_shapes(monkeypatch):
 
 @pytest.mark.parametrize("channels", [3, None])
 def test_nearest_windows_are_the_same_pixels_with_pillow_and_numpy(channels, monkeypatch):
-    """Large frames reach the detector block-averaged, then by nearest pixel: the numpy fallback picks the pixels
-    Pillow's NEAREST picks, up- and downscaling, whole frames and parts."""
+    """Large frames reach the detector by nearest pixel: a PIL image (Pillow's NEAREST), a numpy frame read in place
+    (RGB, BGR, with a 4th channel), and the numpy fallback without Pillow pick the same pixels, up- and downscaling,
+    whole frames and parts."""
     rng = np.random.default_rng(3)
     for _ in range(60):
         height, width = (int(v) for v in rng.integers(10, 300, 2))
         image = rng.integers(0, 256, (height, width, 3) if channels else (height, width), dtype=np.uint8)
-        with_pillow = predictor_module.FramePixels(image)
-        assert with_pillow.pil is not None
+        forms = [predictor_module.FramePixels(Image.fromarray(image))]
+        if channels:
+            forms += [predictor_module.FramePixels(image), predictor_module.FramePixels(image[..., ::-1], "bgr"),
+                      predictor_module.FramePixels(np.dstack([image[..., ::-1], image[..., :1]]), "bgr")]
         monkeypatch.setattr(predictor_module, "RESIZE_BACKEND", "numpy")
-        with_numpy = predictor_module.FramePixels(image)
+        forms.append(predictor_module.FramePixels(image))
         monkeypatch.setattr(predictor_module, "RESIZE_BACKEND", None)
-        assert with_numpy.pil is None
+        assert forms[0].pil is not None and not forms[-1].pillow
         x, y = int(rng.integers(0, width // 3)), int(rng.integers(0, height // 3))
         box = (x, y, width - x - int(rng.integers(0, width // 3)), height - y - int(rng.integers(0, height // 3)))
         out_h, out_w = (int(v) for v in rng.integers(4, 260, 2))
-        assert np.array_equal(with_pillow.window(box, out_h, out_w, nearest=True),
-                              with_numpy.window(box, out_h, out_w, nearest=True))
+        reference = forms[0].window(box, out_h, out_w, nearest=True)
+        for form in forms[1:]:
+            assert np.array_equal(form.window(box, out_h, out_w, nearest=True), reference)
+
+
+def test_a_numpy_frame_is_not_converted_whole_for_a_large_frame(predictor):
+    """A VGA numpy frame: the detector reads its view in place and each face is cut out before Pillow sees it, with
+    the faces and labels of the decoded image."""
+    photo = Image.open(ASTRONAUT).convert("RGB").resize((640, 480))
+    bgr = np.ascontiguousarray(np.asarray(photo)[..., ::-1])
+    pixels = predictor_module.FramePixels(bgr, "bgr")
+    results = predictor.predict_frame(pixels)
+    assert results and pixels._pil is None  # never made a PIL image of the whole frame
+    from_image = predictor.predict_frame(photo)
+    assert [(r.box, r.label, round(r.probability, 5)) for r in results] == \
+        [(r.box, r.label, round(r.probability, 5)) for r in from_image]
