@@ -1064,6 +1064,11 @@ class View:
     nearest: bool = False
 
 
+def _scaled(height: int, width: int, scale: float) -> tuple[int, int]:
+    """A height x width window's size once resized by `scale` (at least 1 x 1)."""
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
 class BlazeFaceDetector:
     """MediaPipe's BlazeFace short-range (faces within about 2 m) on the TFLite runtime.
 
@@ -1123,10 +1128,10 @@ class BlazeFaceDetector:
         if max(height, width) < cls.large_from:
             side = cls.thumbnail if max(height, width) <= cls.thumbnail else cls.size
             scale = side / max(height, width)
-            new_h, new_w = max(1, round(height * scale)), max(1, round(width * scale))
+            new_h, new_w = _scaled(height, width, scale)
             return [View((0, 0, width, height), scale, side, side, (side - new_w) // 2, (side - new_h) // 2)]
         scale = cls.large_short / min(height, width)
-        new_h, new_w = max(1, round(height * scale)), max(1, round(width * scale))
+        new_h, new_w = _scaled(height, width, scale)
         view_h, view_w = -(-new_h // 16) * 16, -(-new_w // 16) * 16
         return [View((0, 0, width, height), scale, view_h, view_w, (view_w - new_w) // 2, (view_h - new_h) // 2,
                      nearest=True)]
@@ -1136,11 +1141,7 @@ class BlazeFaceDetector:
         pixels = image if isinstance(image, FramePixels) else FramePixels(image)
         candidates = []
         for view in self.views(*pixels.shape[:2]):
-            # A small frame: average k x k blocks once (cheap), then resize the window from that small frame instead
-            # of from full resolution (k keeps the small frame at least the view's size). A large frame's view is
-            # read straight from it by nearest pixel (`View.nearest`).
-            k = 1 if view.nearest else max(1, min(min(view.window[2:]) // self.size, int(1 / view.scale + 1e-6)))
-            tensor = self._input(pixels.reduced(k), view, k)
+            tensor = self.view_input(pixels, view)
             interpreter, index, boxes, scores, anchors = self._runner(view.view_h, view.view_w)
             clock.lap("detector_preprocess")
             interpreter.set_tensor(index, tensor[None])
@@ -1170,13 +1171,21 @@ class BlazeFaceDetector:
         boxes = np.concatenate([to_frame(boxes[:, :2]), to_frame(boxes[:, 2:])], axis=1)
         return boxes, scores, to_frame(points)
 
+    @classmethod
+    def view_input(cls, pixels: FramePixels, view: View) -> np.ndarray:
+        """The model's input for one view of a frame. A small frame: average k x k blocks once (cheap), then resize
+        the window from that small frame instead of from full resolution (k keeps the small frame at least the
+        view's size). A large frame's view is read straight from it by nearest pixel (`View.nearest`)."""
+        k = 1 if view.nearest else max(1, min(min(view.window[2:]) // cls.size, int(1 / view.scale + 1e-6)))
+        return cls._input(pixels.reduced(k), view, k)
+
     @staticmethod
     def _input(small: FramePixels, view: View, k: int) -> np.ndarray:
         """The view's input: its window of the k-reduced frame resized by scale * k, at (pad_x, pad_y) of a black
         view_h x view_w RGB tensor, values in [-1, 1]."""
         x, y, w, h = (round(v / k) for v in view.window)
         w, h = max(1, min(w, small.shape[1] - x)), max(1, min(h, small.shape[0] - y))
-        new_h, new_w = max(1, round(view.window[3] * view.scale)), max(1, round(view.window[2] * view.scale))
+        new_h, new_w = _scaled(view.window[3], view.window[2], view.scale)
         part = small.window((x, y, w, h), new_h, new_w, view.nearest)  # a gray frame is resized, then made RGB
         part /= 127.5
         part -= 1.0

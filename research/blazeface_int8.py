@@ -94,8 +94,7 @@ def calibration_views(files: list[Path]):
     for file in files:
         image = open_image(file).convert("RGB")
         view = BlazeFaceDetector.views(image.height, image.width)[0]
-        k = max(1, min(min(view.window[2:]) // 128, int(1 / view.scale + 1e-6)))
-        tensor = BlazeFaceDetector._input(FramePixels(image).reduced(k), view, k)
+        tensor = BlazeFaceDetector.view_input(FramePixels(image), view)
         canvas = np.full((128, 128, 3), -1.0, np.float32)
         h, w = min(128, tensor.shape[0]), min(128, tensor.shape[1])
         canvas[:h, :w] = tensor[:h, :w]

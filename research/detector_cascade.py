@@ -18,17 +18,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
-from edgefer.bench.frames import matched, open_frame_set
-from edgefer.bench.photos import BUCKETS, bucket_of, open_photo_set
-from edgefer.predictor import Face, _clip_box, _weighted_nms, open_image
+from edgefer.bench.frames import open_frame_set
+from edgefer.bench.photos import open_photo_set
+from edgefer.predictor import Face, _clip_box, _weighted_nms
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from detector_views import detector_at  # noqa: E402
+from detector_views import detector_at, measure  # noqa: E402
 
 BlazeFaceDetector = detector_at("361fb34")
 NO_TIMES = sys.modules[BlazeFaceDetector.__module__].NO_TIMES
@@ -70,34 +69,17 @@ def main() -> None:
         frame_set = open_frame_set("sample", args.out)
         photos = open_photo_set(str(Path(frame_set.files[0]).parent), args.out)
     detectors = {"shipped": BlazeFaceDetector(num_threads=1), "cascade": CascadeDetector(num_threads=1)}
-    images = [open_image(p).convert("RGB") for p in photos.files]
-    times = {name: [[] for _ in images] for name in detectors}
-    found = {name: [0] * len(images) for name in detectors}
-    for r in range(args.rounds):
-        for i, image in enumerate(images):
-            for name, detector in (detectors.items() if (r + i) % 2 == 0 else reversed(detectors.items())):
-                start = time.perf_counter()
-                faces = detector.detect(FramePixels(image))
-                times[name][i].append((time.perf_counter() - start) * 1e3)
-                truth = (photos.truth or {}).get(photos.names[i], [])
-                found[name][i] = matched([list(f.box) for f in faces], truth)
-    buckets = [bucket_of(*size) for size in photos.sizes]
-    truth_n = [len((photos.truth or {}).get(n, [])) for n in photos.names]
     rows = []
     print("| short side px | photos | faces there | found: shipped / cascade | p50 ms detect: shipped / cascade |")
     print("|---|---|---|---|---|")
-    for bucket, _, _ in BUCKETS:
-        idx = [i for i, b in enumerate(buckets) if b == bucket]
-        if not idx:
-            continue
-        row = {"bucket": bucket, "photos": len(idx), "faces": sum(truth_n[i] for i in idx),
-               **{f"found_{n}": sum(found[n][i] for i in idx) for n in detectors},
-               **{f"p50_ms_{n}": float(np.median([np.median(times[n][i]) for i in idx])) for n in detectors}}
+    for measured in measure(photos, detectors, args.rounds):  # interleaved photo by photo, as detector_views does
+        row = {"bucket": measured["bucket"], "photos": measured["frames"], "faces": measured["faces"],
+               **{f"found_{n}": measured[n]["found"] for n in detectors},
+               **{f"p50_ms_{n}": measured[n]["p50_ms"] for n in detectors}}
         rows.append(row)
-        print(f"| {bucket} | {row['photos']} | {row['faces']} | {row['found_shipped']} / {row['found_cascade']} | "
+        print(f"| {row['bucket']} | {row['photos']} | {row['faces']} | {row['found_shipped']} / {row['found_cascade']} | "
               f"{row['p50_ms_shipped']:.2f} / {row['p50_ms_cascade']:.2f} |")
     (args.out / "cascade.json").write_text(json.dumps({"rows": rows}, indent=1))
-
 
 if __name__ == "__main__":
     main()
