@@ -581,15 +581,15 @@ class FramePixels:
         numpy frame without converting it)."""
         x, y, w, h = box
         if nearest:
-            rows, cols = _nearest_taps(h, height) + y, _nearest_taps(w, width) + x
-            if self._raw is not None:
-                return self._raw_rgb(rows, cols).astype(np.float32)
-            if self._pil is not None:
-                whole = (x, y, w, h) == (0, 0, self._pil.width, self._pil.height)  # no crop: no copy
-                part = (self._pil if whole else self._pil.crop((x, y, x + w, y + h))).resize(
-                    (width, height), _pillow_module().Resampling.NEAREST)
-                return np.asarray(part, dtype=np.float32)
-            return self.array[rows[:, None], cols[None, :]].astype(np.float32)
+            if self._pil is None or self._raw is not None:  # numpy indices: a numpy frame, or no Pillow
+                rows, cols = _nearest_taps(h, height) + y, _nearest_taps(w, width) + x
+                if self._raw is not None:
+                    return self._raw_rgb(rows, cols).astype(np.float32)
+                return self.array[rows[:, None], cols[None, :]].astype(np.float32)
+            whole = (x, y, w, h) == (0, 0, self._pil.width, self._pil.height)  # no crop: no copy
+            part = (self._pil if whole else self._pil.crop((x, y, x + w, y + h))).resize(
+                (width, height), _pillow_module().Resampling.NEAREST)
+            return np.asarray(part, dtype=np.float32)
         if self.pillow:
             return _pillow_resized(self.pil.crop((x, y, x + w, y + h)), height, width)
         return resize(self.array[y : y + h, x : x + w], height, width)
