@@ -22,7 +22,7 @@ def main() -> None:
     name, out = sys.argv[1], Path(sys.argv[2])
     source = packaged_source(name)
     fer = build_model(TrainConfig(weights=name).validate(), len(source.classes))
-    load_packaged_weights(fer, source, keep_classifier=True)
+    load_packaged_weights(fer, source, keep_classes=source.classes)
     meta = {"classes": source.classes, "model": source.model, "img_size": source.img_size, "format": "fp32",
             "source": f"packaged {name}, int8 weights dequantized"}
     with atomic_path(out) as tmp:

@@ -46,7 +46,7 @@ def main() -> None:
                             for k, v in record["config"].items()}).validate()
     tuned = keras.saving.load_model(args.run / "model.keras", safe_mode=True, compile=False)
     start = build_model(config, len(RunRecord.read(args.run).classes), weights="none")
-    load_packaged_weights(start, config.packaged_source, keep_classifier=True)
+    load_packaged_weights(start, config.packaged_source, keep_classes=config.packaged_source.classes)
     a, b = start.full.get_weights(), tuned.get_weights()
     assert [x.shape for x in a] == [y.shape for y in b], "the run is not a fine-tune of its packaged start"
 

@@ -52,6 +52,10 @@ class LoadReport:
         if self.dropped:
             why = ", ".join(f"{k}: {v}" for k, v in self.dropped_reasons.items())
             out.append(f"dropped {self.dropped} row(s) without a usable FER+ label ({why})")
+        elif self.label_source == "blend":
+            kept = sum(self.dropped_reasons.values())
+            out.append("targets: each face's FER2013 label blended with its FER+ votes"
+                       + (f" ({kept} face(s) without a usable vote keep their label alone)" if kept else ""))
         return out
 
 

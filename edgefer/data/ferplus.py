@@ -7,6 +7,13 @@ or `NF`, or when `Image name` is empty (FERPlus's own export skips those images)
 The class list becomes FER2013's seven plus Contempt as id 7 (see `edgefer.data.classes`). The votes themselves
 travel too, as `FERDataset.targets`: each face's distribution over the 8 emotions, the training target of
 `--ferplus-target votes`.
+
+`--labels blend` keeps FER2013's seven classes and every face, and makes each face's target a blend of the two
+sources: `share` x FER2013's one-hot label + (1 - share) x the FER+ votes over those seven classes (Contempt,
+unknown and not-a-face votes left out). FER2013's labels agree with the annotators' majority on only about two
+faces in three; a model that learns the blend learns where the annotators disagree with FER2013 instead of its
+noise. Faces without a usable vote (no image name, no vote for one of the seven) keep their FER2013 one-hot.
+`majority_labels` gives the FER+ majority in FER2013's classes for scoring a 7-class model against it.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgefer.data.classes import FERPLUS_CLASSES
+from edgefer.data.classes import FER2013_CLASSES, FERPLUS_CLASSES
 from edgefer.data.csv_format import open_text
 from edgefer.data.dataset import FERDataset
 from edgefer.errors import DataError
@@ -64,32 +71,18 @@ def read_ferplus_votes(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def apply_ferplus_labels(dataset: FERDataset, ferplus_path: Path) -> FERDataset:
     """Replace labels by FER+ majority votes, dropping rows without a usable vote."""
-    votes, named, usage = read_ferplus_votes(ferplus_path)
-    rows = dataset.row_ids
-    if len(rows) and rows.max() >= len(votes):
-        raise DataError(
-            f"{ferplus_path}: has {len(votes)} rows but the image file has row {rows.max() + 1}; "
-            "expected the fer2013new.csv that is row-aligned with this fer2013.csv"
-        )
-    mismatch = np.flatnonzero(usage[rows] != dataset.usage)
-    if len(mismatch):
-        i = mismatch[0]
-        raise DataError(
-            f"{ferplus_path}: line {rows[i] + 2}: Usage {str(usage[rows[i]])!r} differs from the image file's "
-            f"{str(dataset.usage[i])!r}; expected a row-aligned fer2013new.csv"
-        )
-    top = VOTE_TO_CLASS[np.argmax(votes[rows], axis=1)]
-    has_name = named[rows]
+    votes, has_name = _checked_votes(dataset, ferplus_path)
+    top = VOTE_TO_CLASS[np.argmax(votes, axis=1)]
     reasons = {
         "no image name": int((~has_name).sum()),
-        "top vote unknown": int((has_name & (np.argmax(votes[rows], axis=1) == 8)).sum()),
-        "top vote NF": int((has_name & (np.argmax(votes[rows], axis=1) == 9)).sum()),
+        "top vote unknown": int((has_name & (np.argmax(votes, axis=1) == 8)).sum()),
+        "top vote NF": int((has_name & (np.argmax(votes, axis=1) == 9)).sum()),
     }
     keep = has_name & (top >= 0)
     kept = dataset.subset(keep)
     report = replace(dataset.report, label_source="ferplus", dropped=int((~keep).sum()), dropped_reasons=reasons)
     return replace(kept, labels=top[keep], classes=FERPLUS_CLASSES, report=report,
-                   targets=vote_distributions(votes[rows][keep], top[keep]))
+                   targets=vote_distributions(votes[keep], top[keep]))
 
 
 TIE_BREAK = 1e-4  # added to the majority class's share, so that argmax(target) is the majority label
@@ -117,3 +110,55 @@ def original_labels(split: FERDataset, fer2013: FERDataset) -> np.ndarray:
     if (found < 0).any():
         raise DataError(f"{fer2013.report.source}: rows of the FER+ split are missing from the FER2013 labels")
     return fer2013.labels[found]
+
+
+def _checked_votes(dataset: FERDataset, ferplus_path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(votes (N, 10), has image name (N,)) of the dataset's rows, after checking the file lines up with it."""
+    votes, named, usage = read_ferplus_votes(ferplus_path)
+    rows = dataset.row_ids
+    if len(rows) and rows.max() >= len(votes):
+        raise DataError(f"{ferplus_path}: has {len(votes)} rows but the image file has row {rows.max() + 1}; "
+                        "expected the fer2013new.csv that is row-aligned with this fer2013.csv")
+    mismatch = np.flatnonzero(usage[rows] != dataset.usage)
+    if len(mismatch):
+        i = mismatch[0]
+        raise DataError(f"{ferplus_path}: line {rows[i] + 2}: Usage {str(usage[rows[i]])!r} differs from the image "
+                        f"file's {str(dataset.usage[i])!r}; expected a row-aligned fer2013new.csv")
+    return votes[rows], named[rows]
+
+
+def seven_class_votes(votes: np.ndarray, named: np.ndarray) -> np.ndarray:
+    """(N, 10) vote counts -> (N, 7) distributions over FER2013's classes (only the seven emotions' votes, normalised);
+    all zeros where a face has no image name or no vote for any of them."""
+    out = np.zeros((len(votes), len(FER2013_CLASSES)), np.float32)
+    for column, cls in enumerate(VOTE_TO_CLASS):
+        if 0 <= cls < len(FER2013_CLASSES):
+            out[:, cls] = votes[:, column]
+    out[~named] = 0
+    totals = out.sum(axis=1, keepdims=True)
+    return np.divide(out, totals, out=np.zeros_like(out), where=totals > 0)
+
+
+def majority_labels(dataset: FERDataset, ferplus_path: Path) -> np.ndarray:
+    """The FER+ majority label of each row in FER2013's class ids, or -1 where there is none to score against: the
+    top vote is Contempt, unknown or not-a-face, or the image has no name (FERPlus's export skips it)."""
+    votes, named = _checked_votes(dataset, ferplus_path)
+    top = VOTE_TO_CLASS[np.argmax(votes, axis=1)]
+    return np.where(named & (top >= 0) & (top < len(FER2013_CLASSES)), top, -1)
+
+
+def apply_blended_targets(dataset: FERDataset, ferplus_path: Path, share: float) -> FERDataset:
+    """FER2013's labels and classes, with targets `share` x one-hot(FER2013) + (1 - share) x FER+ votes (7 classes)."""
+    if not 0.0 <= share <= 1.0:
+        raise DataError(f"--label-blend {share:g}: expected FER2013's share of the target, within 0..1")
+    if tuple(dataset.classes) != FER2013_CLASSES:
+        raise DataError(f"{dataset.report.source}: --labels blend mixes FER2013's labels with FER+ votes; this data has "
+                        f"the classes {', '.join(dataset.classes)}")
+    votes, named = _checked_votes(dataset, ferplus_path)
+    spread = seven_class_votes(votes, named)
+    one_hot = np.eye(len(FER2013_CLASSES), dtype=np.float32)[dataset.labels]
+    has_votes = spread.sum(axis=1) > 0
+    targets = np.where(has_votes[:, None], share * one_hot + (1.0 - share) * spread, one_hot)
+    report = replace(dataset.report, label_source="blend",
+                     dropped_reasons={"faces without a usable FER+ vote (FER2013 label alone)": int((~has_votes).sum())})
+    return replace(dataset, targets=targets.astype(np.float32), report=report)

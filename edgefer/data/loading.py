@@ -17,13 +17,14 @@ from edgefer.core.fileio import discard_damaged
 from edgefer.data.cache import cache_path, default_cache_dir
 from edgefer.data.csv_format import read_fer2013_csv
 from edgefer.data.dataset import FERDataset, LoadReport
-from edgefer.data.ferplus import apply_ferplus_labels, find_ferplus_file
+from edgefer.data.ferplus import apply_blended_targets, apply_ferplus_labels, find_ferplus_file
 from edgefer.data.folder_format import looks_like_folder_layout, read_image_folder, read_own_classes
 from edgefer.data.npz_format import read_npz, save_npz
 from edgefer.data.sample import SAMPLE_PATH
 from edgefer.errors import DataError
 
-LABEL_SOURCES = ("fer2013", "ferplus", "folders")
+LABEL_SOURCES = ("fer2013", "ferplus", "blend", "folders")
+DEFAULT_LABEL_BLEND = 0.5  # --labels blend: FER2013's share of each target
 CSV_NAMES = ("fer2013.csv", "fer2013.csv.gz")
 CSV_SUFFIXES = (".csv", ".csv.gz", ".gz", ".txt")
 
@@ -122,11 +123,13 @@ def load_dataset(
     skip_bad: bool = False,
     cache_dir: str | Path | None = None,
     use_cache: bool = True,
+    label_blend: float = DEFAULT_LABEL_BLEND,
 ) -> FERDataset:
     """Load FER2013 from a CSV (.gz), a Kaggle image-folder tree or a .npz; None = embedded sample.
 
-    labels: "fer2013" (7 classes), "ferplus" (majority vote of fer2013new.csv, 8 classes), or "folders" (an image
-    tree's class folder names are the classes: your own classes).
+    labels: "fer2013" (7 classes), "ferplus" (majority vote of fer2013new.csv, 8 classes), "blend" (FER2013's 7
+    classes and labels, each face's target `label_blend` x its label + the rest x its FER+ votes), or "folders" (an
+    image tree's class folder names are the classes: your own classes).
     """
     if labels not in LABEL_SOURCES:
         raise DataError(f"unknown label source {labels!r}; expected one of {', '.join(LABEL_SOURCES)}")
@@ -141,10 +144,12 @@ def load_dataset(
                         label_source=labels)
     cache_root = (Path(cache_dir) if cache_dir else default_cache_dir()) if use_cache else None
     dataset = _read_with_cache(source, fmt, skip_bad, cache_root, report)
-    if labels == "ferplus":
+    if labels in ("ferplus", "blend"):
         if fmt.name == "image-folders":
             raise DataError(f"{source}: FER+ labels need the row-aligned FER2013 CSV, not an image-folder tree")
-        dataset = apply_ferplus_labels(dataset, Path(ferplus) if ferplus else find_ferplus_file(source))
+        votes_file = Path(ferplus) if ferplus else find_ferplus_file(source)
+        dataset = (apply_ferplus_labels(dataset, votes_file) if labels == "ferplus"
+                   else apply_blended_targets(dataset, votes_file, label_blend))
     dataset.report.seconds = time.perf_counter() - start
     return dataset
 
@@ -155,8 +160,9 @@ class DataSource:
     (flag, default and help in each field's metadata, as TrainConfig's)."""
 
     labels: str = field(default="fer2013", metadata={
-        "flag": "--labels", "help": "Label source: fer2013 (7 classes), ferplus (8, adds Contempt), or folders (an "
-        "image tree's class folders are the classes: your own, any number)."})
+        "flag": "--labels", "help": "Label source: fer2013 (7 classes), ferplus (8, adds Contempt), blend (FER2013's 7 "
+        "classes, each face's target mixing its label with its FER+ votes), or folders (an image tree's class folders "
+        "are the classes: your own, any number)."})
     ferplus: str | None = field(default=None, metadata={
         "flag": "--ferplus", "help": "fer2013new.csv[.gz]; default: found beside the CSV.", "metavar": "PATH"})
     skip_bad: bool = field(default=False, metadata={

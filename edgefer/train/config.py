@@ -42,6 +42,15 @@ MIN_IMG_SIZE, MAX_IMG_SIZE = 32, 224
 DEFAULT_IMG_SIZE = 224
 
 
+def expand_choice(value: str, choices: tuple[str, ...], every: str) -> list[str]:
+    """`--model all` / `--mode both` -> every choice; one choice -> itself; anything else a ConfigError."""
+    if value == every:
+        return list(choices)
+    if value not in choices:
+        raise ConfigError(f"expected one of {', '.join(choices + (every,))}, got {value!r}")
+    return [value]
+
+
 @dataclass
 class TrainConfig:
     """Every knob of a training run. A field with a flag in its metadata is an option of `edgefer train`, with this
@@ -59,6 +68,9 @@ class TrainConfig:
         "--ferplus", "fer2013new.csv[.gz]; default: found beside the CSV.", metavar="PATH"))
     # Measured on the full data, the same 10-epoch fine-tune from the packaged default: majority 82.13% vs votes
     # 81.85% on FER+ PublicTest (val 83.87% vs 83.66%), so majority is the default (docs/history/RESULTS.md).
+    label_blend: float = field(default=0.5, metadata=option(
+        "--label-blend", "With --labels blend: FER2013's share of each face's target; the rest is the face's FER+ "
+        "votes over the same 7 classes (0: the annotators alone, 1: FER2013's label alone).", min=0.0, max=1.0))
     ferplus_target: str = field(default="majority", metadata=option(
         "--ferplus-target", "With --labels ferplus: majority (one-hot majority label; measured 0.3 pp better) or votes "
         "(cross-entropy against each face's distribution of the 10 annotators' votes). Evaluation is against the "

@@ -76,6 +76,8 @@ TFLITE_AGREEMENT = 1e-3  # max |p_tflite - p_keras| on random faces for the conv
 
 
 class _RecordedTeacher:
+    by_rows = True  # its targets are looked up by the faces' row ids, not computed from the faces
+
     """A teacher's probabilities recorded once per face (`record_teacher`), for a teacher too costly to run every epoch
     on the CPU (a ResNet-18 pass over the training faces takes minutes there). It gives each face's recorded targets
     whatever augmentation the student sees (offline distillation); live members of an ensemble still see the augmented
@@ -86,6 +88,7 @@ class _RecordedTeacher:
             with np.load(path, allow_pickle=False) as saved:
                 rows, self.probs = saved["row_ids"], saved["probs"].astype(np.float32)
                 self.tta, self.source = str(saved["tta"]), str(saved["source"])
+                self.classes = [str(c) for c in saved["classes"]] if "classes" in saved else None
         except Exception as error:
             raise ModelError(f"{path}: not a recorded teacher ({first_line(error)}); expected the .npz that "
                              f"`edgefer teacher record` writes") from None
@@ -104,12 +107,65 @@ class _RecordedTeacher:
                          f"their rows; it cannot run on other faces")
 
 
+class _ClassSubset:
+    """A teacher whose classes include the student's and more (the FER+ model's eight for a seven-class student),
+    matched by name: its probabilities of the student's classes, in the student's order, renormalised to sum to 1."""
+
+    def __init__(self, inner, index: list[int]):
+        self.inner, self.index = inner, np.asarray(index)
+        self.input_shape, self.outputs = inner.input_shape, len(index)
+        self.by_rows, self.path = getattr(inner, "by_rows", False), getattr(inner, "path", None)
+
+    def _select(self, probs: np.ndarray) -> np.ndarray:
+        kept = probs[:, self.index]
+        return kept / np.clip(kept.sum(axis=1, keepdims=True), 1e-12, None)
+
+    def predict(self, faces: np.ndarray) -> np.ndarray:
+        return self._select(self.inner.predict(faces))
+
+    def recorded(self, rows: np.ndarray) -> np.ndarray:
+        return self._select(self.inner.recorded(rows))
+
+
+def teacher_classes(path: Path, teacher) -> list[str] | None:
+    """The class names of a teacher's outputs, where its file says them (an edgefer export's metadata, a run
+    folder's run.json, a recording's `classes`), else None."""
+    if isinstance(teacher, _RecordedTeacher):
+        return teacher.classes
+    if path.suffix.lower() == ".keras":
+        from edgefer.core.run_folder import RUN_FILE, RunRecord
+
+        return RunRecord.read(path.parent).classes if (path.parent / RUN_FILE).is_file() else None
+    from edgefer.export.meta import read_meta
+
+    meta = read_meta(path)
+    return list(meta["classes"]) if meta and meta.get("classes") else None
+
+
 def record_teacher(source: str | Path, dataset, out: Path, tta: str = "flip", batch: int = 2048) -> Path:
     """Record `source`'s probabilities (flip-averaged with tta="flip") for every face of `dataset`, by row id."""
-    teacher = load_teacher(source, len(dataset.classes))
+    teacher = load_teacher(source, len(dataset.classes), classes=dataset.classes)
     faces = dataset.images[..., None]
     probs = np.concatenate([with_tta(teacher.predict, faces[i:i + batch], tta) for i in range(0, len(faces), batch)])
     return write_recording(out, dataset.row_ids, probs, tta, str(source), dataset.classes)
+
+
+def record_command(teacher: str, output: Path, config, out) -> Path:
+    """`edgefer teacher record`: the data `config` (a RecordConfig) names, recorded, and one line on `out`."""
+    import time
+
+    from edgefer.data.loading import load_dataset
+
+    if Path(str(teacher)).suffix.lower() == ".keras" or Path(str(teacher)).is_dir():
+        from edgefer.core.extras import require
+
+        require("teacher record", "train", ("keras",))
+    dataset = load_dataset(config.data, labels=config.labels)
+    start = time.perf_counter()
+    record_teacher(teacher, dataset, output, tta=config.tta)
+    out.print(f"recorded {len(dataset.labels):,} faces ({config.tta}) of {teacher} in "
+              f"{time.perf_counter() - start:.0f} s -> {output}", highlight=False)
+    return output
 
 
 def write_recording(out: Path, row_ids, probs: np.ndarray, tta: str, source: str, classes) -> Path:
@@ -149,17 +205,18 @@ def teacher_sources(source: str | Path) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-def load_teacher(source: str | Path, num_classes: int, cache_dir: Path | None = None):
+def load_teacher(source: str | Path, num_classes: int, cache_dir: Path | None = None, classes=None):
     """The teacher `--teacher` names (`teacher_sources`): one model, or an ensemble of several whose probabilities
     are averaged. Each is a run folder (its model.keras), a .keras file, or an exported .tflite/.onnx artifact; the
-    result's `predict(uint8 faces (N, 48, 48, 1))` gives class probabilities."""
-    members = [_load_one_teacher(member, num_classes, cache_dir) for member in teacher_sources(source)]
+    result's `predict(uint8 faces (N, 48, 48, 1))` gives class probabilities. With the student's `classes`, a
+    teacher with more classes whose names include them all is used on those (`_ClassSubset`)."""
+    members = [_load_one_teacher(member, num_classes, cache_dir, classes) for member in teacher_sources(source)]
     if not members:
         raise ModelError(f"--teacher {source!r}: no teacher named")
     return members[0] if len(members) == 1 else _EnsembleTeacher(members)
 
 
-def _load_one_teacher(source: str | Path, num_classes: int, cache_dir: Path | None = None):
+def _load_one_teacher(source: str | Path, num_classes: int, cache_dir: Path | None = None, classes=None):
     """One teacher. With `cache_dir`, a Keras teacher runs as its fp32 TFLite conversion (faster on a CPU) when that
     agrees with it."""
     path = Path(source)
@@ -185,6 +242,12 @@ def _load_one_teacher(source: str | Path, num_classes: int, cache_dir: Path | No
         except Exception as error:  # an artifact that loads but does not take a 48x48x1 face
             raise ModelError(f"{path}: cannot run the teacher on a (48, 48, 1) face "
                              f"({first_line(error)})") from None
+    if classes is not None and teacher.outputs > num_classes:
+        own = teacher_classes(path, teacher)
+        if own is not None and len(own) == teacher.outputs and set(classes) <= set(own):
+            note(f"teacher {path.name}: {len(own)} classes, used on the student's {num_classes} "
+                 f"(without {', '.join(c for c in own if c not in classes)}, renormalised)")
+            teacher = _ClassSubset(teacher, [own.index(c) for c in classes])
     if (teacher.input_shape, teacher.outputs) != ((48, 48, 1), num_classes):
         raise ModelError(f"{path}: teacher takes {teacher.input_shape} and gives {teacher.outputs} outputs; expected "
                          f"a raw (48, 48, 1) face in and {num_classes} class probabilities out")
@@ -240,7 +303,7 @@ def teacher_targets(teacher, faces: np.ndarray, hard: np.ndarray, temperature: f
 
 
 def _member_probabilities(member, faces: np.ndarray, tta: str, rows: np.ndarray | None) -> np.ndarray:
-    if not isinstance(member, _RecordedTeacher):
+    if not getattr(member, "by_rows", False):
         return with_tta(member.predict, faces, tta)
     if rows is None or len(rows) != len(faces):
         raise ModelError(f"{member.path}: a recorded teacher needs the faces' row ids")

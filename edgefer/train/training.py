@@ -37,7 +37,7 @@ from edgefer.core.run_folder import (
     read_json_object,
 )
 from edgefer.data.cache import content_hash
-from edgefer.data.ferplus import original_labels
+from edgefer.data.ferplus import find_ferplus_file, majority_labels, original_labels
 from edgefer.data.loading import load_dataset
 from edgefer.data.splits import split_dataset
 from edgefer.errors import ModelError, first_line
@@ -113,14 +113,15 @@ class TrainingData:
 
 
 def load_training_data(c: TrainConfig, checkpoint_dir: Path) -> TrainingData:
-    dataset = load_dataset(c.data, labels=c.labels, ferplus=c.ferplus, cache_dir=c.cache_dir)
+    dataset = load_dataset(c.data, labels=c.labels, ferplus=c.ferplus, cache_dir=c.cache_dir,
+                           label_blend=c.label_blend)
     splits = split_dataset(dataset, val_fraction=c.val_fraction, seed=c.split_seed, test_split=c.test_split)
     k = len(dataset.classes)
     y = {name: fit_targets(getattr(splits, name), k, c) for name in ("train", "val", "test")}
     weights = class_weights(splits.train.labels, k) if c.class_weights else None
     teacher, y_fit_val = None, y["val"]
     if c.teacher:
-        teacher = load_teacher(c.teacher, k, cache_dir=checkpoint_dir)
+        teacher = load_teacher(c.teacher, k, cache_dir=checkpoint_dir, classes=dataset.classes)
         flip = ", averaged with the mirrored faces" if c.kd_tta == "flip" else ""
         note(f"distilling from {c.teacher} (temperature {c.kd_temperature:g}, soft-loss weight "
              f"{c.kd_weight:g}); teacher targets computed once per epoch on the augmented faces{flip}")
@@ -166,10 +167,12 @@ class _Trainer:
         self.fer = build_model(self.config, len(self.data.classes), weights=weights)
         source = self.config.packaged_source
         if source is not None and not self.state.epochs_done:
-            same_classes = list(self.data.classes) == source.classes and self.config.dense_units == ()
-            load_packaged_weights(self.fer, source, keep_classifier=same_classes)
+            linear = self.config.dense_units == ()
+            kept = list(self.data.classes) if linear and set(self.data.classes) <= set(source.classes) else None
+            load_packaged_weights(self.fer, source, keep_classes=kept)
             note(f"starting from {source.describe()}; "
-                 + ("its classifier kept (same classes)" if same_classes else
+                 + (("its classifier kept (same classes)" if kept == source.classes else
+                     f"its classifier's rows for {', '.join(kept)} kept") if kept else
                     f"a new head for {len(self.data.classes)} classes ({', '.join(self.data.classes)})"))
         best = self.ckpt / "best.weights.h5"
         if self.state.epochs_done and best.exists():  # resuming: the base's weights come from the checkpoint
@@ -383,6 +386,9 @@ class _Trainer:
                    for name in predicted}
         if self.config.labels == "ferplus":  # common ground with FER2013 models: faces whose two labels agree
             metrics["test"]["where_fer2013_agrees"] = self._where_fer2013_agrees(predicted["test"])
+        if self.config.labels == "blend":  # scored against each label source: FER2013's (above) and the FER+ majority
+            for name in predicted:
+                metrics[name]["ferplus_majority"] = self._against_ferplus_majority(name, predicted[name])
         metrics = {"validation": metrics["val"], "test": metrics["test"], "best_epoch": self.state.best_epoch,
                    "test_split": self.config.test_split, "weights": weights_description(self.config.weights)}
         write_json(self.run_dir / METRICS_FILE, metrics)
@@ -397,6 +403,13 @@ class _Trainer:
         self._write_run_json(final=True)
         shutil.rmtree(self.ckpt)  # model.keras holds the best epoch; checkpoints are only for resuming
         return RunResult(self.run_dir, self.config, metrics, self.state.epochs_done, self.state.seconds)
+
+    def _against_ferplus_majority(self, name: str, predicted: np.ndarray) -> dict:
+        split = getattr(self.data.splits, name)
+        dataset = self.data.dataset
+        votes_file = Path(self.config.ferplus) if self.config.ferplus else find_ferplus_file(Path(dataset.report.source))
+        majority = majority_labels(split, votes_file)
+        return accuracy_where(majority, predicted, majority >= 0)
 
     def _where_fer2013_agrees(self, predicted: np.ndarray) -> dict:
         test = self.data.splits.test
@@ -438,9 +451,10 @@ class _Trainer:
 
 
 def fit_targets(split, num_classes: int, config: TrainConfig) -> np.ndarray:
-    """What the loss compares with: one-hot labels, or with --labels ferplus --ferplus-target votes each face's
-    distribution of the annotators' votes (argmax: the majority label, what accuracy counts)."""
-    votes = config.labels == "ferplus" and config.ferplus_target == "votes"
+    """What the loss compares with: one-hot labels, with --labels ferplus --ferplus-target votes each face's
+    distribution of the annotators' votes (argmax: the majority label, what accuracy counts), with --labels blend
+    each face's FER2013 label blended with its FER+ votes (accuracy counts the blend's top class)."""
+    votes = config.labels == "blend" or (config.labels == "ferplus" and config.ferplus_target == "votes")
     return split.targets if votes and split.targets is not None else one_hot(split.labels, num_classes)
 
 
@@ -531,3 +545,22 @@ def resume_run(run_dir: str | Path, callbacks=(), epochs: int | None = None) -> 
     except KeyboardInterrupt as stop:  # a resumed run's folder is kept whatever happens
         _say_how_to_resume(run_dir, stop)
         raise
+
+
+def train_command(values: dict, resume: Path | None, epochs_given: bool, out) -> list[RunResult]:
+    """`edgefer train`: resume one run, or train every model x mode the options name (`--model all`, `--mode both`);
+    print the summary table on `out` (a rich console)."""
+    from edgefer.train.backbones import BACKBONE_NAMES
+    from edgefer.train.config import MODES, expand_choice
+    from edgefer.train.summary import summary_table
+
+    if resume is not None:  # --epochs only when given: the run's own total otherwise
+        results = [resume_run(resume, epochs=values["epochs"] if epochs_given else None)]
+    else:
+        results = [train(TrainConfig(**{**values, "model": name, "mode": run_mode}))
+                   for name in expand_choice(values["model"], BACKBONE_NAMES, "all")
+                   for run_mode in expand_choice(values["mode"], MODES, "both")]
+    out.print(summary_table(results))
+    if any(r.config.weights == "none" for r in results):
+        out.print("note: weights none = trained from scratch, no ImageNet weights", highlight=False)
+    return results

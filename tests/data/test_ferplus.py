@@ -76,3 +76,31 @@ def test_votes_travel_as_distributions_whose_argmax_is_the_majority(fer_and_ferp
     assert ds.targets[2, 0] > ds.targets[2, 1] and ds.targets[2, 0] == pytest.approx(0.5, abs=1e-3)  # the tie
     assert ds.targets.argmax(axis=1).tolist() == ds.labels.tolist()
     assert ds.subset(np.array([2, 0])).targets.argmax(axis=1).tolist() == [0, 7]
+
+
+def test_blend_keeps_every_face_and_fer2013s_labels_and_mixes_the_votes(fer_and_ferplus):
+    folder, images = fer_and_ferplus
+    fer = load_dataset(folder / "fer2013.csv", use_cache=False)
+    ds = load_dataset(folder / "fer2013.csv", labels="blend", label_blend=0.25, use_cache=False)
+    assert len(ds) == 6 and ds.classes == fer.classes and (ds.labels == fer.labels).all()  # all Angry (0)
+    assert np.allclose(ds.targets.sum(1), 1)
+    # Row 1: votes 6 happiness / 4 surprise -> 0.25 x Angry + 0.75 x (0.6 Happy, 0.4 Surprise).
+    assert np.allclose(ds.targets[1], [0.25, 0, 0, 0.45, 0, 0.3, 0])
+    # Contempt only, unknown/NF only, or no image name: no usable vote, the FER2013 label alone.
+    for row in (0, 2, 5):
+        assert np.allclose(ds.targets[row], np.eye(7)[0])
+    assert np.allclose(ds.targets[3], [0.25, 0, 0.5, 0, 0, 0, 0.25])  # 2 fear, 1 neutral (and 7 not-a-face)
+    assert ds.report.label_source == "blend" and "keep their label alone" in "\n".join(ds.report.lines())
+    with pytest.raises(DataError, match="--label-blend"):
+        load_dataset(folder / "fer2013.csv", labels="blend", label_blend=1.5, use_cache=False)
+
+
+def test_majority_labels_in_fer2013_classes_leave_out_what_has_none(fer_and_ferplus):
+    from pathlib import Path
+
+    from edgefer.data.ferplus import majority_labels
+
+    folder, _ = fer_and_ferplus
+    fer = load_dataset(folder / "fer2013.csv", use_cache=False)
+    # contempt, happiness, unknown, NF, anger/disgust tie (anger), no name
+    assert majority_labels(fer, Path(folder / "fer2013new.csv")).tolist() == [-1, 3, -1, -1, 0, -1]

@@ -252,3 +252,20 @@ def test_cli_teacher_record_writes_what_train_teacher_reads(tmp_path):
     assert probs.shape == (len(dataset.labels), 7) and np.allclose(probs.sum(1), 1, atol=0.02)  # int8 outputs: steps of 1/256
     assert np.mean(probs.argmax(1) == dataset.labels) > 0.5  # the fast model knows these faces
     one_line_error(CliRunner().invoke(app, ["teacher", "record", "fast", str(out), "--tta", "twice"]), "--tta")
+
+
+def test_a_teacher_with_more_classes_is_used_on_the_students_by_name():
+    """The FER+ model (8 classes, with Contempt) teaching a 7-class FER2013 student: its probabilities of the seven,
+    renormalised, in the student's order."""
+    from edgefer.data.classes import FER2013_CLASSES
+    from edgefer.predictor import packaged_model_path
+    from edgefer.train.distill import load_teacher
+
+    path = packaged_model_path("ferplus")
+    faces = np.random.default_rng(0).integers(0, 256, (8, 48, 48, 1), dtype=np.uint8)
+    full = load_teacher(path, 8).predict(faces)
+    seven = load_teacher(path, 7, classes=FER2013_CLASSES).predict(faces)
+    assert seven.shape == (8, 7) and np.allclose(seven.sum(1), 1, atol=1e-5)
+    assert np.allclose(seven, full[:, :7] / full[:, :7].sum(1, keepdims=True), atol=1e-5)
+    with pytest.raises(ModelError, match="gives 8 outputs"):
+        load_teacher(path, 7)  # without the student's class names it cannot be matched

@@ -34,7 +34,7 @@ def test_float_model_from_the_packaged_int8_gives_its_answers(name, sample):
                                                                                  source.img_size, ())
     assert config.recipe == "finetune"
     fer = build_model(config, len(source.classes))
-    load_packaged_weights(fer, source, keep_classifier=True)
+    load_packaged_weights(fer, source, keep_classes=source.classes)
     test = sample["usage"] == "PublicTest"
     faces, labels = sample["images"][test], sample["labels"][test]
     keras_labels = fer.full.predict(faces[..., None].astype(np.float32), verbose=0).argmax(axis=1)
@@ -204,3 +204,26 @@ def test_votes_and_a_teacher_compose(sample_ferplus, tmp_path):
     config = json.loads((run / "run.json").read_text())["config"]
     assert (config["ferplus_target"], config["teacher"]) == ("votes", str(teacher_path))
     assert json.loads((run / "metrics.json").read_text())["test"]["accuracy"] > 0.3
+
+
+def test_an_exported_tflite_is_a_start_and_a_subset_of_its_classes_keeps_their_rows(sample, tmp_path):
+    """--weights PATH.tflite (an earlier packaged model from git history, or an export): its metadata names the
+    architecture; a student with some of its classes (FER2013's seven of the FER+ model's eight) keeps those rows."""
+    import shutil
+
+    path = tmp_path / "old_ferplus.tflite"
+    shutil.copy(packaged_source("ferplus").path, path)
+    config = TrainConfig(weights=str(path)).validate()
+    source = config.packaged_source
+    assert (config.model, config.img_size, len(source.classes)) == ("mobilenetv2", 64, 8)
+    assert "edgefer int8 export" in source.describe()
+    seven = source.classes[:7]
+    fer = build_model(config, 7)
+    load_packaged_weights(fer, source, keep_classes=seven)
+    faces = sample["images"][sample["usage"] == "PublicTest"]
+    keras_labels = fer.full.predict(faces[..., None].astype(np.float32), verbose=0).argmax(axis=1)
+    int8 = EmotionPredictor(str(path), num_threads=1)
+    probs = np.array([[r.probabilities[c] for c in seven] for r in int8.predict_batch(list(faces))])
+    assert np.mean(keras_labels == probs.argmax(axis=1)) >= 0.9
+    with pytest.raises(Exception, match="int8 .tflite that edgefer exported"):
+        TrainConfig(weights=str(packaged_source("default").path.parent / "face_detection_short_range.tflite")).validate()
