@@ -62,8 +62,9 @@ print(json.dumps({"seconds": seconds, "frames": frames}))
 
 def run_fer(clip: Path, workdir: Path) -> dict:
     start = time.perf_counter()
+    # fer's Video.analyze writes data.csv into the current folder whatever outdir says: run it in the scratch folder
     done = subprocess.run([sys.executable, "-c", FER_RUN, str(clip), str(workdir / "fer")], capture_output=True,
-                          text=True, check=True)
+                          text=True, check=True, cwd=workdir)
     return {**json.loads(done.stdout.strip().splitlines()[-1]), "wall_seconds": time.perf_counter() - start}
 
 

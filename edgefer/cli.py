@@ -20,14 +20,12 @@ from edgefer import __version__
 from edgefer.analyze.run import AnalyzeConfig
 from edgefer.bench.options import BenchOptions
 from edgefer.cli_support import command_with_options, config_values, hide_flag_types, user_errors
+from edgefer.core.extras import require
 from edgefer.core.progress import console, stdout_console
 from edgefer.data.loading import DataSource
-from edgefer.errors import DataError
 from edgefer.export.formats import ExportOptions
 from edgefer.pipeline import PipelineConfig
 from edgefer.predict.run import PredictOptions
-from edgefer.predictor import PredictorError
-from edgefer.train.backbones import BACKBONE_NAMES
 from edgefer.train.config import RecordConfig, TrainConfig
 
 hide_flag_types()
@@ -36,11 +34,14 @@ app = typer.Typer(
     help="Facial-expression recognition (FER2013) for phones and Raspberry Pis: data, train, export, bench, predict.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
+    rich_markup_mode=None,  # help is plain text: no [markup] eaten, paragraphs wrapped to the terminal
+    context_settings={"max_content_width": 200},  # wrap to the terminal's width, not click's 80 columns
 )
-data_app = typer.Typer(help="Read, inspect and sample FER2013 in any of its forms.", no_args_is_help=True)
+data_app = typer.Typer(help="Read, inspect and sample FER2013 in any of its forms.", no_args_is_help=True,
+                       rich_markup_mode=None)
 app.add_typer(data_app, name="data")
-teacher_app = typer.Typer(help="Teachers for distillation (edgefer train --teacher).", no_args_is_help=True)
+teacher_app = typer.Typer(help="Teachers for distillation (edgefer train --teacher).", no_args_is_help=True,
+                          rich_markup_mode=None)
 app.add_typer(teacher_app, name="teacher")
 
 out = stdout_console  # results on stdout; progress bars and errors on stderr
@@ -122,31 +123,13 @@ def data_sample(
     out.print(f"wrote {len(subset):,} faces to {output}", highlight=False)
 
 
-def _expand(value: str, choices: tuple[str, ...], every: str) -> list[str]:
-    if value == every:
-        return list(choices)
-    if value not in choices:
-        raise DataError(f"expected one of {', '.join(choices + (every,))}, got {value!r}")
-    return [value]
-
-
 def _train(ctx: typer.Context, resume: Optional[Path] = None, **options) -> None:
     """Transfer learning with the registry's backbones; each run writes runs/<model>-<mode>[-N]/."""
-    from edgefer.train.config import MODES
-    from edgefer.train.summary import summary_table
-    from edgefer.train.training import resume_run, train
+    require("train", "train", ("keras", "matplotlib"))
+    from edgefer.train.training import train_command
 
-    values = config_values(TrainConfig, options)
-    if resume is not None:  # --epochs only when given: the run's own total otherwise
-        given = ctx.get_parameter_source("epochs").name != "DEFAULT"
-        results = [resume_run(resume, epochs=values["epochs"] if given else None)]
-    else:
-        results = [train(TrainConfig(**{**values, "model": name, "mode": run_mode}))
-                   for name in _expand(values["model"], BACKBONE_NAMES, "all")
-                   for run_mode in _expand(values["mode"], MODES, "both")]
-    stdout_console.print(summary_table(results))
-    if any(r.config.weights == "none" for r in results):
-        stdout_console.print("note: weights none = trained from scratch, no ImageNet weights", highlight=False)
+    epochs_given = ctx.get_parameter_source("epochs").name != "DEFAULT"  # with --resume: the run's own total if not
+    train_command(config_values(TrainConfig, options), resume, epochs_given, out)
 
 
 CONTEXT = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
@@ -161,6 +144,7 @@ def _export(source: Path, **options) -> None:
 
     With no format flag: --int8 and --onnx. Artifacts failing their check go to OUT/rejected/.
     """
+    require("export", "train", ("keras", "tensorflow", "tf2onnx", "onnx", "onnxruntime"))
     from edgefer.export.run import export_run, results_table
 
     config = ExportOptions(**config_values(ExportOptions, options))
@@ -180,47 +164,13 @@ app.command("export")(user_errors(command_with_options(_export, ExportOptions, R
 def _bench(paths: Optional[list[Path]] = None, **options) -> None:
     """Accuracy (batched) and batch-1 latency of every artifact on the same test faces, side by side.
 
-    With --frames: what a whole frame costs, per stage; with --photos: whole photos by size, end to end; beside other
-    pipelines (--peer fer,faceapi).
+    Scored against FER2013's labels and, where fer2013new.csv is beside the data, the FER+ annotators' majority; with
+    --photos DIR beside --data, also end to end on a folder of photos, all in one table. With --frames: what a whole
+    frame costs, per stage; with --photos alone: whole photos by size, beside other pipelines (--peer fer,faceapi).
     """
-    from edgefer.bench.run import BenchConfig, run_bench, tta_modes
+    from edgefer.bench.command import bench_command
 
-    o = BenchOptions(**config_values(BenchOptions, options))
-    models = [str(p) for p in paths or []] or ["default"]
-    if o.photos is not None:  # photos by size, end to end (edgefer.bench.photos)
-        from edgefer.bench.photos import PhotoBenchConfig, report_photos
-
-        config = PhotoBenchConfig(source=o.photos, models=models, out=o.out, peers=o.peers,
-                                  threads=o.thread_counts()[0], rounds=o.rounds, data=str(o.data) if o.data else None,
-                                  per_class=o.proxy_per_class)
-        raise typer.Exit(report_photos(config, stdout_console.print, console.print))
-    if o.frames is not None:  # whole frames (edgefer.bench.frames)
-        from edgefer.bench.frames import FrameBenchConfig, report_frames
-
-        config = FrameBenchConfig(source=o.frames, models=models, out=o.out, peers=o.peers,
-                                  threads=o.thread_counts(), rounds=o.rounds, resize_backend=o.resize_backend)
-        raise typer.Exit(report_frames(config, stdout_console.print, console.print))
-    if not paths:
-        raise DataError("no artifacts given; usage: edgefer bench RUN_OR_MODEL... (or --frames DIR, --photos DIR)")
-    from edgefer.bench.external import check_normalize, parse_labels
-    from edgefer.bench.report import table, write_outputs
-
-    config = BenchConfig(paths=paths, data=str(o.data) if o.data else None, split=o.split, threads=o.thread_counts(),
-                         runs=o.runs, warmup=o.warmup, rounds=o.rounds, min_accuracy=o.min_accuracy, out=o.out,
-                         input_size=o.input_size, normalize=check_normalize(o.normalize),
-                         labels=parse_labels(o.class_names or o.labels), tta=tta_modes(o.tta),
-                         label_source=o.labels_source, ferplus=str(o.ferplus) if o.ferplus else None)
-    report = run_bench(config)
-    write_outputs(report.to_json(), o.out)
-    stdout_console.print(table(report.to_json()))
-    stdout_console.print(f"wrote {o.out}/bench.json, bench.csv, bench.md and plots", highlight=False)
-    for row in report.failed():
-        console.print(f"[red]{row.name}: failed:[/] {row.error or ''}", highlight=False, soft_wrap=True)
-    if report.under(o.min_accuracy):
-        console.print(f"[red]under --min-accuracy {o.min_accuracy:.2%}:[/] "
-                      f"{', '.join(r.name for r in report.under(o.min_accuracy))}")
-    if report.exit_code(o.min_accuracy):
-        raise typer.Exit(1)
+    raise typer.Exit(bench_command(paths, BenchOptions(**config_values(BenchOptions, options)), out, console))
 
 
 PATHS_ARG = inspect.Parameter("paths", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Optional[list[Path]],
@@ -232,25 +182,18 @@ app.command("bench")(user_errors(command_with_options(_bench, BenchOptions, PATH
 
 
 def _predict(paths: Optional[list[str]] = None, **options) -> None:
-    """Facial expression of face images, of every face in photos (--detect), or live from a camera.
+    """The facial expression of every face in photos (found left to right, numbered), of face crops, or live from a
+    camera.
 
-    Cropped faces (like FER2013's) need no --detect; photos do. Exit 2 if any image could not be read.
+    A photo's faces are found first; an image of at most 128 px in which none is found is read whole as one face
+    (and the output says so). --crop reads every image whole (crops like FER2013's), --detect never does. 'sample'
+    is a built-in phone-sized photo of five faces. Exit 2 if any image could not be read.
     """
-    from edgefer.predict.run import camera_loop, expand_images, predict_images, split_model_and_images
-    from edgefer.predictor import EmotionPredictor
+    from edgefer.predict.run import run_predict
 
-    o = PredictOptions(**config_values(PredictOptions, options))
-    model, images = split_model_and_images(paths or [], o.model)
-    if o.camera is None and not images:
-        raise PredictorError("no images given; usage: edgefer predict [MODEL.tflite] IMAGE... (or --camera 0)")
-    o.detect = o.detect or o.camera is not None
-    predictor = EmotionPredictor(model, num_threads=o.threads, detector=o.detector, tta=o.tta)
-    emit = lambda line: print(line, flush=True)  # noqa: E731
-    if o.camera is not None:
-        camera_loop(predictor, o.camera, o, emit, max_frames=o.max_frames)
-        return
-    if predict_images(predictor, expand_images([Path(p) for p in images]), o, emit):
-        raise typer.Exit(2)
+    run_predict(paths or [], PredictOptions(**config_values(PredictOptions, options)),
+                emit=lambda line: print(line, flush=True), warn=lambda line: console.print(line, highlight=False,
+                                                                                            soft_wrap=True, markup=False))
 
 
 IMAGES_ARG = inspect.Parameter("paths", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Optional[list[str]],
@@ -265,21 +208,12 @@ app.command("predict")(user_errors(command_with_options(_predict, PredictOptions
 def models_command() -> None:
     """The models shipped inside edgefer, timed on this CPU, and the one to use here (`--model auto` picks it).
 
-    Accuracy and labels come from each model's card (a real `edgefer bench` run on FER2013 PublicTest; NAME_model.json
-    beside it, where the training and the run are described); the time per face is measured now, on this machine.
+    Accuracy and labels come from each model's card (real `edgefer bench` runs; NAME_model.json beside it, where the
+    training and the runs are described); the time per face is measured now, on this machine.
     """
-    from edgefer.packaged import models_table, packaged_models
-    from edgefer.predictor import auto_model, p50_ms_per_face
+    from edgefer.packaged import print_models
 
-    models = packaged_models()
-    choice = auto_model()
-    here = {m.name: choice.latency_ms.get(m.name) or p50_ms_per_face(m.path, 1, 100) for m in models}  # timed once
-    out.print(models_table(models, here))
-    name, why = choice.reason.split(": ", 1)
-    out.print(f"Recommended here: [bold]{name}[/]", highlight=False)
-    out.print(f"  {why}.", highlight=False)
-    out.print("Use one with --model NAME, or --model auto (EmotionPredictor(\"auto\") in Python).", highlight=False)
-    out.print("ferplus answers the FER+ annotators' 8 classes (with Contempt).", highlight=False)
+    print_models(out)
 
 
 def _pipeline(**options) -> None:
@@ -290,6 +224,7 @@ def _pipeline(**options) -> None:
     from one that knows faces. --weights none trains from scratch instead (on 336 faces: near chance). For real
     results give --data and --epochs.
     """
+    require("pipeline", "train")
     from edgefer.pipeline import run_pipeline
 
     config = PipelineConfig(**config_values(PipelineConfig, options))
@@ -299,32 +234,31 @@ def _pipeline(**options) -> None:
 app.command("pipeline")(user_errors(command_with_options(_pipeline, PipelineConfig)))
 
 
-def _analyze(source: str, **options) -> None:
+def _analyze(sources: list[str], **options) -> None:
     """What each person in a video felt, when, and for how long: faces followed across frames, emotions smoothed.
 
-    SOURCE: a video file, a folder of frames, a camera index (0), or 'sample' (a built-in clip of three people).
-    Writes OUT/faces.csv (a row per face per analysed frame: track, box, raw and smoothed probabilities),
-    OUT/tracks.csv (per person: first/last time, share of time per emotion, dominant emotion), OUT/summary.json and
-    OUT/timeline.png; --save-video also the annotated frames. Videos and cameras need OpenCV: pip install
-    'edgefer[video]'. A person who leaves and comes back may get a new track id.
+    SOURCE: a video file, a folder of frames, a camera index (0), a URL, or 'sample' (a built-in clip of three
+    people). One source writes into OUT: faces.csv (a row per face per analysed frame: track, box, raw and smoothed
+    probabilities), tracks.csv (per person: first/last time, share of time per emotion, dominant emotion, thumbnail),
+    summary.json, timeline.png and track_<id>.jpg; --save-video also the annotated frames. Several sources (files,
+    folders of videos, globs, a .txt list of paths or URLs) get a folder each under OUT, written whole, and OUT/index.csv
+    and OUT/summary.json for the batch; --workers runs them in parallel, --engine ray on a Ray cluster, and the same
+    command run again skips what is done. A file is smoothed both ways (no lag), a camera causally. Videos and cameras
+    need OpenCV: pip install -e '.[video]'. A person who leaves and comes back may get a new track id.
     """
-    from edgefer.analyze.run import analyze
+    from edgefer.analyze.batch import batch_command, expand_sources
+    from edgefer.analyze.run import analyze_command
 
-    result = analyze(AnalyzeConfig(source=source, **config_values(AnalyzeConfig, options)))
-    summary = result.summary
-    for track in summary["tracks"]:
-        out.print(f"track {track['track']}: {track['first_s']:.1f}-{track['last_s']:.1f} s, {track['frames_seen']} "
-                  f"frames, mostly {track['dominant']} ({track['share_' + track['dominant']]:.0%})", highlight=False)
-    state = "" if summary["complete"] else f" (incomplete: {summary['error']})"
-    out.print(f"{summary['frames_read']} frames ({summary['frames_analysed']} analysed) at {summary['fps_achieved']} "
-              f"frames/s, {len(summary['tracks'])} track(s){state}", highlight=False)
-    out.print("wrote " + ", ".join(str(p) for p in result.files), highlight=False)
-    if not summary["complete"] and summary["frames_analysed"] == 0:
-        raise typer.Exit(2)
+    values = config_values(AnalyzeConfig, options)
+    expanded, batch = expand_sources(sources)
+    if batch:
+        raise typer.Exit(batch_command(expanded, AnalyzeConfig(source="", **values), out))
+    raise typer.Exit(analyze_command(AnalyzeConfig(source=expanded[0], **values), out))
 
 
-SOURCE_ARG = inspect.Parameter("source", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=str, default=typer.Argument(
-    ..., help="A video file, a folder of frames, a camera index (0), or 'sample'.", show_default=False))
+SOURCE_ARG = inspect.Parameter("sources", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=list[str],
+                               default=typer.Argument(..., help="Video files, folders (of videos, or of frames), globs, "
+                               "a .txt list of paths/URLs, a camera index (0), or 'sample'.", show_default=False))
 app.command("analyze")(user_errors(command_with_options(_analyze, AnalyzeConfig, SOURCE_ARG)))
 
 
@@ -332,17 +266,9 @@ def _teacher_record(teacher: str, output: Path, **options) -> None:
     """Record a teacher's probabilities once per face (every split, by row id) for `edgefer train --teacher OUT.npz`:
     distillation from a teacher too slow to run every epoch on a CPU (each face then gets its recorded targets
     whatever augmentation the student sees)."""
-    import time
+    from edgefer.train.distill import record_command
 
-    from edgefer.data.loading import load_dataset
-    from edgefer.train.distill import record_teacher
-
-    config = RecordConfig(**config_values(RecordConfig, options)).validate()
-    dataset = load_dataset(config.data, labels=config.labels)
-    start = time.perf_counter()
-    record_teacher(teacher, dataset, output, tta=config.tta)
-    out.print(f"recorded {len(dataset.labels):,} faces ({config.tta}) of {teacher} in {time.perf_counter() - start:.0f} s "
-              f"-> {output}", highlight=False)
+    record_command(teacher, output, RecordConfig(**config_values(RecordConfig, options)).validate(), out)
 
 
 teacher_app.command("record")(user_errors(command_with_options(_teacher_record, RecordConfig, *(

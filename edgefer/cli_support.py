@@ -13,6 +13,7 @@ import typing
 from dataclasses import MISSING, Field, fields
 
 import typer
+from rich.markup import escape
 
 from edgefer.core.progress import console
 from edgefer.errors import EdgeferError
@@ -40,11 +41,11 @@ def user_errors(command):
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
-        except EdgeferError as error:
-            console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        except EdgeferError as error:  # the message as it is: no [markup] in it is eaten ('.[train]')
+            console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except OSError as error:  # an output that cannot be written (read-only, under a file, disk full)
-            console.print(f"[bold red]error:[/] {describe_os_error(error)}", highlight=False, soft_wrap=True)
+            console.print(f"[bold red]error:[/] {escape(describe_os_error(error))}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             console.print("[yellow]interrupted[/]")

@@ -148,3 +148,18 @@ def main(argv=None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def print_models(out) -> None:
+    """`edgefer models`: the packaged models' table with each one timed here, and the one `--model auto` takes."""
+    from edgefer.predictor import auto_model, p50_ms_per_face
+
+    models = packaged_models()
+    choice = auto_model()
+    here = {m.name: choice.latency_ms.get(m.name) or p50_ms_per_face(m.path, 1, 100) for m in models}  # timed once
+    out.print(models_table(models, here))
+    name, why = choice.reason.split(": ", 1)
+    out.print(f"Recommended here: [bold]{name}[/]", highlight=False)
+    out.print(f"  {why}.", highlight=False)
+    out.print("Use one with --model NAME, or --model auto (EmotionPredictor(\"auto\") in Python).", highlight=False)
+    out.print("ferplus answers the FER+ annotators' 8 classes (with Contempt).", highlight=False)

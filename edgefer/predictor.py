@@ -185,11 +185,6 @@ def _labels_beside(path: Path) -> list[str] | None:
 # Images -> numpy
 
 
-# Large photos are reduced while decoding (JPEG: DCT scaling in `draft`) or right after (others:
-# `reduce`, a box filter) to at most this side: a face crop ends at 48 px and the detector at 128.
-MAX_DECODE_SIDE = 2048
-
-
 def _exif_turn(orientation: int):
     """The transposition that makes an image with this EXIF orientation upright (as ImageOps.exif_transpose)."""
     from PIL import Image
@@ -200,8 +195,11 @@ def _exif_turn(orientation: int):
 
 
 def open_image(path):
-    """A decoded, upright PIL image of at most MAX_DECODE_SIDE per side, or a PredictorError naming the file.
+    """The decoded, upright PIL image (EXIF orientation applied), or a PredictorError naming the file.
 
+    Decoded at its full size, never reduced while decoding (JPEG's DCT scaling): every form of the same photo (a
+    path, a PIL image, a numpy array) then gives the detector and the crops the same pixels, so the same boxes, in
+    the photo's own pixels. A large frame's detector view reads only the pixels it needs (FramePixels.window).
     Pillow's decompression-bomb guard stays on: an image over its pixel limit is refused, not decoded."""
     from PIL import Image, UnidentifiedImageError
 
@@ -210,18 +208,10 @@ def open_image(path):
         raise PredictorError(f"{path}: no such image file")
     try:
         with Image.open(path) as image:
-            if max(image.size) > MAX_DECODE_SIDE and image.format == "JPEG":
-                scale = max(image.size) / MAX_DECODE_SIDE
-                image.draft(image.mode, (int(image.width / scale), int(image.height / scale)))
             orientation = image.getexif().get(0x0112, 1)  # EXIF orientation; 1 = upright
-            image.load()
-            factor = -(-max(image.size) // MAX_DECODE_SIDE)
-            reduced = image.reduce(factor) if factor > 1 else image
-            # No copy of a full-size photo: reduce first, then turn the small image as EXIF says.
+            image.load()  # loaded: its pixels outlive the file, which `with` closes
             turn = _exif_turn(orientation)
-            if turn is not None:
-                return reduced.transpose(turn)
-            return reduced  # loaded: its pixels outlive the file, which `with` closes
+            return image.transpose(turn) if turn is not None else image
     except Image.DecompressionBombError as error:
         raise PredictorError(f"{path}: refused, too many pixels for a safe decode ({error})") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
@@ -688,10 +678,13 @@ class Prediction:
     probabilities: dict[str, float]
     box: tuple[int, int, int, int] | None = None  # x, y, width, height in the frame, for detected faces
     face_score: float | None = None
+    whole_image: bool = False  # the whole image was read as one face (no face detection: a crop)
 
     def to_dict(self) -> dict:
         out = {"label": self.label, "probability": round(self.probability, 6),
                "probabilities": {k: round(v, 6) for k, v in self.probabilities.items()}}
+        if self.whole_image:
+            out["whole_image"] = True
         if self.box is not None:
             out["box"] = list(self.box)
             out["face_score"] = None if self.face_score is None else round(self.face_score, 4)
@@ -887,24 +880,31 @@ class EmotionPredictor:
         return self._detector
 
     def detect(self, frame, min_score: float = 0.5, channels: str = "rgb", clock=NO_TIMES) -> list[Face]:
-        """The faces in a frame (any accepted form, or FramePixels), boxes and keypoints in its pixels."""
+        """The faces in a frame (any accepted form, or FramePixels), left to right, boxes and keypoints in the pixels
+        of the image as it was given."""
         pixels = frame if isinstance(frame, FramePixels) else FramePixels(frame, channels)
+        return self._faces(pixels, min_score, clock)
+
+    def _faces(self, pixels: FramePixels, min_score: float, clock) -> list[Face]:
+        """The faces on `pixels` (in their own coordinates), left to right, then top to bottom."""
         with self._detectors.use() as detector:
-            return detector.detect(pixels, min_score, clock=clock)
+            faces = detector.detect(pixels, min_score, clock=clock)
+        return sorted(faces, key=lambda face: (face.box[0], face.box[1]))
 
     def predict_frame(self, frame, min_score: float = 0.5, times: StageTimes | None = None,
                       channels: str = "rgb") -> list[Prediction]:
-        """Find the faces in a full image and predict each; one Prediction per face with its `box`.
+        """Find the faces in a full image and predict each; one Prediction per face with its `box`, left to right.
 
         `frame`: a path, a PIL image, or a numpy array (H, W[, 3|4]) in RGB, or in BGR with `channels="bgr"`
         (what OpenCV's `VideoCapture.read()` and `imread` give: pass it as it is, no cvtColor needed; only the
-        face crops are converted). All faces of the frame go through the classifier as one batch. `times` (a
-        StageTimes) records where the frame's time went."""
+        face crops are converted). Boxes are in the pixels of the image as given, whatever its size or form. All
+        faces of the frame go through the classifier as one batch. `times` (a StageTimes) records where the
+        frame's time went."""
         clock = times if times is not None else NO_TIMES
         clock.start()
         pixels = frame if isinstance(frame, FramePixels) else FramePixels(frame, channels)
         clock.lap("decode")
-        faces = self.detect(pixels, min_score, clock=clock)
+        faces = self._faces(pixels, min_score, clock)
         if not faces:
             return []
         height, width = self.input_size
@@ -917,6 +917,33 @@ class EmotionPredictor:
         for result, face in zip(results, faces):
             result.box, result.face_score = face.box, face.score
         return results
+
+
+    def predict_image(self, image, mode: str = "auto", min_score: float = 0.5, channels: str = "rgb") -> list[Prediction]:
+        """What a user means by "the expression in this image", by `mode` (READ_MODES):
+
+        - "auto": the faces found (predict_frame); when none is found in a crop-sized image (at most CROP_SIZED px a
+          side, like FER2013's 48x48 faces), the whole image read as one face;
+        - "detect": the faces found, nothing else (no face: an empty list);
+        - "crop": the whole image as one face (an image already cropped to a face), no detection.
+
+        A whole-image answer has `whole_image` set, so callers can say how it was read."""
+        if mode not in READ_MODES:
+            raise PredictorError(f"mode={mode!r}; expected one of {', '.join(READ_MODES)}")
+        pixels = None if mode == "crop" else (image if isinstance(image, FramePixels) else FramePixels(image, channels))
+        if pixels is not None:
+            found = self.predict_frame(pixels, min_score)
+            if found or mode == "detect" or max(pixels.shape[:2]) > CROP_SIZED:
+                return found
+            image = pixels.pil if pixels.pil is not None else pixels.array
+        result = self.predict(image, channels if pixels is None else "rgb")  # FramePixels give RGB
+        result.whole_image = True
+        return [result]
+
+
+# How `predict_image` reads an image, and the largest image "auto" reads as one face when no face is found in it.
+READ_MODES = ("auto", "detect", "crop")
+CROP_SIZED = 128
 
 
 def with_tta(run, batch: np.ndarray, tta: str = "none") -> np.ndarray:
@@ -1079,9 +1106,11 @@ class BlazeFaceDetector:
     - A frame under 512 px (thumbnails, portraits) is seen whole, letterboxed into 128x128 (96x96 for a thumbnail
       of at most 96 px): this finds what the code before commit 311ad86 found in small photos, and more (a face
       filling a small wide photo is never cut).
-    - A larger frame (VGA, 720p, phone photos) is seen whole in one view whose short side is 144 px, as wide as the
-      frame needs (VGA: 192x144, 720p: 256x144), read from the frame by nearest pixel. Faces from about
-      18 px in the view are found (90 px in a 720p frame), with no padding wasted and one call instead of the three
+    - A larger frame (VGA, 720p, 1080p) is seen whole in one view whose short side is 144 px, as wide as the
+      frame needs (VGA: 192x144, 720p: 256x144), read from the frame by nearest pixel; a photo larger than that
+      (short side from 1,160 px) in a view of an eighth of its short side, at most 384 px (12 MP: 512x384).
+      Faces from about 18 px in the view are found (90 px in a 720p frame, 150 px in a 12 MP photo), with no
+      padding wasted and one call instead of the three
       or four that a whole view plus overlapping 128 px squares of the short side cost: on the photo and frame
       sets, as many faces or more at VGA and 720p in about half the time (research/detector_views.py)."""
 
@@ -1092,6 +1121,11 @@ class BlazeFaceDetector:
     thumbnail = 96
     large_from = 512  # frames whose long side is at least this are seen in one view of short side `large_short`
     large_short = 144
+    # ... or, for photos larger than video frames, of short side (frame's short side) / `face_share`, at most
+    # `large_short_max`: a phone photo's faces from an eighth of its short side stay 18 px or more in the view
+    # (a 4000x3000 group photo: five faces of 150-320 px found in a 512x384 view, two in 192x144).
+    face_share = 8
+    large_short_max = 384
     max_shapes = 8  # view shapes kept ready (one interpreter each: a video or camera has one)
 
     def __init__(self, num_threads: int | None = None, model_path=None):
@@ -1130,7 +1164,9 @@ class BlazeFaceDetector:
             scale = side / max(height, width)
             new_h, new_w = _scaled(height, width, scale)
             return [View((0, 0, width, height), scale, side, side, (side - new_w) // 2, (side - new_h) // 2)]
-        scale = cls.large_short / min(height, width)
+        short = min(height, width)
+        view_short = min(cls.large_short_max, max(cls.large_short, -(-(short // cls.face_share) // 16) * 16))
+        scale = view_short / short
         new_h, new_w = _scaled(height, width, scale)
         view_h, view_w = -(-new_h // 16) * 16, -(-new_w // 16) * 16
         return [View((0, 0, width, height), scale, view_h, view_w, (view_w - new_w) // 2, (view_h - new_h) // 2,
@@ -1258,43 +1294,52 @@ def make_detector(name: str, num_threads: int | None = None):
 # Command line for the device: python edgefer_predictor.py MODEL IMAGE... [--detect] [--json]
 
 
-def _format(path, result: Prediction) -> str:
-    where = f" face at x={result.box[0]} y={result.box[1]} w={result.box[2]} h={result.box[3]}" if result.box else ""
+def _format(path, result: Prediction, number: int = 1) -> str:
+    """'photo.jpg: face 1 at x=.. y=.. w=.. h=.. Happy 91.2%', or for a whole-image answer 'face.png: whole image ...'."""
+    if result.box:
+        where = f" face {number} at x={result.box[0]} y={result.box[1]} w={result.box[2]} h={result.box[3]}"
+    else:
+        where = " whole image as one face:" if result.whole_image else ""
     return f"{path}:{where} {result.label} {result.probability:.1%}"
 
 
 def main(argv=None) -> int:
     import argparse
+    import sys
 
-    parser = argparse.ArgumentParser(description="Facial expression of faces in images (TFLite).")
+    parser = argparse.ArgumentParser(description="Facial expression of the faces in images (TFLite): every face found, "
+                                     "left to right; a small image with no face found is read as one face crop.")
     parser.add_argument("model", help=".tflite model from `edgefer export`")
-    parser.add_argument("images", nargs="+", help="image files (cropped faces, or full photos with --detect)")
-    parser.add_argument("--detect", action="store_true", help="find faces first (BlazeFace), one line per face")
+    parser.add_argument("images", nargs="+", help="image files: photos, or faces already cropped")
+    how = parser.add_mutually_exclusive_group()
+    how.add_argument("--detect", action="store_true", help="only the faces found (never the whole image)")
+    how.add_argument("--crop", action="store_true", help="read each whole image as one face (already cropped)")
     parser.add_argument("--detector", default="blazeface", choices=sorted(DETECTORS))
     parser.add_argument("--json", action="store_true", help="one JSON object per image")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--tta", default="none", choices=TTA_MODES,
                         help="flip: average with the mirrored face (more accurate, twice the work)")
     args = parser.parse_args(argv)
+    mode = "detect" if args.detect else "crop" if args.crop else "auto"
     try:
         predictor = EmotionPredictor(args.model, num_threads=args.threads, detector=args.detector, tta=args.tta)
     except PredictorError as error:
-        print(f"error: {error}")
+        print(f"error: {error}", file=sys.stderr)
         return 2
     status = 0
     for path in args.images:
         try:
-            results = predictor.predict_frame(path) if args.detect else [predictor.predict(path)]
+            results = predictor.predict_image(path, mode)
         except PredictorError as error:
-            print(f"error: {error}")
+            print(f"error: {error}", file=sys.stderr)
             status = 2
             continue
         if args.json:
             print(json.dumps({"image": str(path), "faces": [r.to_dict() for r in results]}))
         elif not results:
             print(f"{path}: no face found")
-        for result in [] if args.json else results:
-            print(_format(path, result))
+        for number, result in enumerate([] if args.json else results, start=1):
+            print(_format(path, result, number))
     return status
 
 

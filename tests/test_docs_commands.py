@@ -63,6 +63,28 @@ def code_lines(path: Path) -> list[tuple[int, str]]:
 
 
 DOC_COMMANDS = [(f"{path.relative_to(ROOT)}:{number}", text) for path in DOCS for number, text in code_lines(path)]
+INLINE = re.compile(r"`(edgefer\s[^`]*)`")
+
+
+def inline_commands(path: Path) -> list[tuple[int, str]]:
+    """(line number, text) of every `edgefer ...` written inline in prose or a table (a reproduce line of a model card
+    may chain several with ';' or '&&'), outside code blocks."""
+    found, fenced = [], False
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if line.strip().startswith("```"):
+            fenced = not fenced
+            continue
+        if fenced or line.startswith("    "):
+            continue
+        for span in INLINE.findall(line):
+            for part in re.split(r";|&&|\|", span):
+                part = part.strip()
+                if COMMAND.match(part + " "):
+                    found.append((number, part))
+    return found
+
+
+INLINE_COMMANDS = [(f"{path.relative_to(ROOT)}:{number}", text) for path in DOCS for number, text in inline_commands(path)]
 
 
 def is_synopsis(text: str) -> bool:
@@ -135,6 +157,38 @@ def test_the_concrete_doc_commands_run_on_the_sample(scratch, monkeypatch):
         done.append(text)
     assert any(t.startswith("edgefer train") for t in done) and any(t.startswith("edgefer export") for t in done)
     assert any(t.startswith("edgefer predict") for t in done) and any(t.startswith("edgefer analyze") for t in done)
+
+
+def named_options_problem(text: str) -> str | None:
+    """Why `text` (an `edgefer ...` line, maybe with placeholders) cannot be a command of the CLI: an unknown command,
+    or an option its command does not have; None when it can."""
+    words = [w for w in re.split(r"\s+", text.strip()) if w][1:]
+    command, rest = resolve([w for w in words if not w.startswith("[")])
+    if hasattr(command, "commands"):  # stopped at a group: the next word must be one of its commands
+        name = next((w for w in rest if not w.startswith("-")), None)
+        if name is not None and name not in ("...", "COMMAND"):
+            return f"`{name}` is not a command of `edgefer {command.name}` ({', '.join(sorted(command.commands))})"
+        return None
+    known = {opt for p in command.params for opt in (*p.opts, *p.secondary_opts)}
+    named = set(re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*|-o)\b", text))
+    unknown = sorted(named - known - {"--help"})
+    return f"{unknown} are not options of `edgefer {command.name}`" if unknown else None
+
+
+def test_the_docs_write_commands_inline():
+    assert len(INLINE_COMMANDS) >= 20  # README's reproduce lines, the docs' prose
+
+
+@pytest.mark.parametrize("where, text", INLINE_COMMANDS, ids=[w for w, _ in INLINE_COMMANDS])
+def test_every_inline_doc_command_names_real_commands_and_options(where, text):
+    problem = named_options_problem(text)
+    assert problem is None, f"{where}: `{text}`: {problem}"
+
+
+def test_the_inline_check_finds_a_wrong_option():
+    assert "--labels" in named_options_problem("edgefer export W --int8 --data FER2013 --labels ferplus")
+    assert named_options_problem("edgefer export W --int8 --data FER2013") is None
+    assert "not a command" in named_options_problem("edgefer teacher recrod X T.npz")
 
 
 def test_the_check_fails_on_a_command_the_cli_does_not_have():

@@ -7,7 +7,8 @@
 """
 
 from edgefer.analyze.run import AnalyzeConfig, AnalyzeResult, analyze
+from edgefer.analyze.smoothing import EmotionSmoother, two_sided
 from edgefer.analyze.sources import SampleClip, open_source
-from edgefer.analyze.tracking import EmotionSmoother, Tracker
+from edgefer.analyze.tracking import Tracker
 
-__all__ = ["AnalyzeConfig", "AnalyzeResult", "analyze", "EmotionSmoother", "Tracker", "SampleClip", "open_source"]
+__all__ = ["AnalyzeConfig", "AnalyzeResult", "analyze", "EmotionSmoother", "two_sided", "Tracker", "SampleClip", "open_source"]

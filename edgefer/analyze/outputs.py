@@ -1,10 +1,11 @@
-"""What `edgefer analyze` writes: faces.csv as it goes, then tracks.csv, summary.json, timeline.png, and the
-annotated video. Every file appears whole or not at all (temp file, then rename), and faces.csv is renamed into place
-even when the source broke off, holding every analysed frame up to the last good one."""
+"""What `edgefer analyze` writes for a source: faces.csv, tracks.csv, summary.json, each person's thumbnail, the
+timeline, and the annotated video. Every file appears whole or not at all (temp file, then rename), and faces.csv is
+written even when the source broke off, holding every analysed frame up to the last good one."""
 
 from __future__ import annotations
 
 import csv
+import io
 import os
 import tempfile
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from edgefer.analyze.sources import opencv
-from edgefer.core.fileio import atomic_path, csv_text, write_json, write_text
+from edgefer.core.fileio import atomic_path, csv_text, current_umask, write_json, write_text
 
 FACE_COLUMNS = ("frame", "time_s", "track", "x", "y", "w", "h", "label", "score", "face_score")
 MAX_PANELS = 8  # timeline panels: the tracks seen longest
@@ -24,33 +25,33 @@ def face_columns(classes) -> list[str]:
     return [*FACE_COLUMNS, *(f"p_{c}" for c in classes), "smooth_label", *(f"smooth_{c}" for c in classes)]
 
 
-class FaceRows:
-    """faces.csv written row by row into a temp file beside it, renamed into place by `close` (memory stays flat)."""
+THUMBNAIL_SIDE = 96  # px: each person's face in tracks.csv's thumbnail file and on the timeline
 
-    def __init__(self, path: Path, classes):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, self.tmp = tempfile.mkstemp(prefix=".faces.", suffix=".csv", dir=self.path.parent)
-        self.file = os.fdopen(fd, "w", newline="", encoding="utf-8")
-        self.writer = csv.writer(self.file)
-        self.writer.writerow(face_columns(classes))
-        self.rows = 0
 
-    def add(self, frame: int, time_s: float, track: int, box, label: str, score: float, face_score, raw, smooth_label,
-            smooth) -> None:
-        self.writer.writerow([frame, f"{time_s:.4f}", track, *box, label, f"{score:.5f}",
-                              "" if face_score is None else f"{face_score:.4f}", *(f"{v:.5f}" for v in raw),
-                              smooth_label, *(f"{v:.5f}" for v in smooth)])
-        self.rows += 1
+def thumbnail_name(track: int) -> str:
+    return f"track_{track}.jpg"
 
-    def close(self) -> None:
-        self.file.close()
-        os.chmod(self.tmp, 0o644)
-        os.replace(self.tmp, self.path)
 
-    def discard(self) -> None:
-        self.file.close()
-        Path(self.tmp).unlink(missing_ok=True)
+def face_thumbnail(pixels, channels: str, box) -> bytes:
+    """A JPEG of the face in `box` (x, y, w, h) of a frame (numpy RGB/BGR or a PIL image), with a little margin,
+    THUMBNAIL_SIDE px square."""
+    from PIL import Image
+
+    x, y, w, h = (int(v) for v in box)
+    pad = int(0.15 * max(w, h))
+    if isinstance(pixels, np.ndarray):
+        height, width = pixels.shape[:2]
+        part = pixels[max(0, y - pad):min(height, y + h + pad), max(0, x - pad):min(width, x + w + pad)]
+        if part.ndim == 3 and channels == "bgr":
+            part = part[..., 2::-1]
+        image = Image.fromarray(np.ascontiguousarray(part[..., :3] if part.ndim == 3 else part))
+    else:
+        image = pixels.crop((max(0, x - pad), max(0, y - pad), min(pixels.width, x + w + pad),
+                             min(pixels.height, y + h + pad)))
+    image = image.convert("RGB").resize((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=88)
+    return buffer.getvalue()
 
 
 class TrackStats:
@@ -79,7 +80,7 @@ class TrackStats:
 
 
 def write_tracks(path: Path, summaries: list[dict], classes) -> None:
-    columns = ["track", "first_s", "last_s", "frames_seen", *(f"share_{c}" for c in classes), "dominant"]
+    columns = ["track", "first_s", "last_s", "frames_seen", *(f"share_{c}" for c in classes), "dominant", "thumbnail"]
     rows = summaries or []
     write_text(path, csv_text(rows) if rows else ",".join(columns) + "\n")
 
@@ -100,8 +101,10 @@ def _read_faces(path: Path, classes):
     return tracks, times, smooth, labels
 
 
-def plot_timeline(faces_csv: Path, path: Path, classes, title: str) -> Path | None:
-    """One panel per track (smoothed probabilities over time, the tracks seen longest) and a share-of-time bar chart
+def plot_timeline(faces_csv: Path, path: Path, classes, title: str, duration: float | None = None,
+                  thumbnails: dict | None = None) -> Path | None:
+    """One panel per track (smoothed probabilities over time; the tracks seen longest), all on one time axis from 0
+    to the source's end, each beside the person's thumbnail (their best-seen face); then a share-of-time bar chart
     over all tracks. None when matplotlib is missing."""
     try:
         import matplotlib
@@ -110,35 +113,57 @@ def plot_timeline(faces_csv: Path, path: Path, classes, title: str) -> Path | No
         import matplotlib.pyplot as plt
     except ImportError:
         return None
+    from PIL import Image
+
     tracks, times, smooth, labels = _read_faces(faces_csv, classes)
     ids, counts = np.unique(tracks, return_counts=True) if len(tracks) else (np.array([], int), np.array([], int))
     shown = [int(i) for i in ids[np.argsort(-counts, kind="stable")][:MAX_PANELS]]
+    shown.sort(key=lambda t: times[tracks == t].min())  # in order of appearance
     panels = max(1, len(shown))
-    fig, axes = plt.subplots(panels + 1, 1, figsize=(10, 2.1 * panels + 2.4), squeeze=False)
+    end = max(duration or 0.0, float(times.max()) if len(times) else 0.0) or 1.0
+    fig = plt.figure(figsize=(11, 1.9 * panels + 2.6))
+    grid = fig.add_gridspec(panels + 1, 2, width_ratios=(1, 9), hspace=0.55, wspace=0.12)
     colors = plt.get_cmap("tab10")
-    for axis, track in zip(axes[:, 0], shown):
+    first_axis = None
+    for row, track in enumerate(shown):
+        axis = fig.add_subplot(grid[row, 1], sharex=first_axis)
+        first_axis = first_axis or axis
         mine = tracks == track
         for c, name in enumerate(classes):
             axis.plot(times[mine], smooth[mine, c], color=colors(c % 10), label=name, lw=1.4)
-        axis.set_ylim(0, 1)
-        axis.set_ylabel(f"track {track}")
+        axis.set_ylim(-0.03, 1.05)
+        axis.set_yticks([0, 0.5, 1])
+        axis.set_xlim(0, end)
         axis.grid(alpha=0.3)
+        if row < panels - 1:
+            axis.tick_params(labelbottom=False)
+        face = fig.add_subplot(grid[row, 0])
+        face.set_axis_off()
+        if thumbnails and track in thumbnails:
+            face.imshow(np.asarray(Image.open(io.BytesIO(thumbnails[track])).convert("RGB")))
+        span = times[mine]
+        face.set_title(f"track {track}\n{span.min():.1f}-{span.max():.1f} s", fontsize=8)
     if not shown:
-        axes[0, 0].text(0.5, 0.5, "no face found", ha="center", va="center")
-    axes[0, 0].legend(ncol=len(classes), fontsize=7, loc="upper center", bbox_to_anchor=(0.5, 1.45))
-    axes[panels - 1, 0].set_xlabel("time, s (smoothed probabilities)")
+        axis = fig.add_subplot(grid[0, 1])
+        axis.text(0.5, 0.5, "no face found", ha="center", va="center")
+        axis.set_xlim(0, end)
+        first_axis = axis
+    first_axis.legend(ncol=len(classes), fontsize=7, loc="lower center", bbox_to_anchor=(0.5, 1.02))
+    fig.axes[-2 if shown else -1].set_xlabel("time in the source, s (smoothed probabilities; one axis for everyone)",
+                                             fontsize=8)
     share = np.array([labels.count(c) for c in classes], dtype=float)
     share = share / share.sum() if share.sum() else share
-    bars = axes[panels, 0]
+    bars = fig.add_subplot(grid[panels, 1])
+    bars.set_position(bars.get_position().translated(0, -0.03))  # room for the time axis's label above it
     bars.bar(range(len(classes)), share, color=[colors(c % 10) for c in range(len(classes))])
     bars.set_xticks(range(len(classes)), classes)
     bars.set_ylabel("share of time")
-    bars.set_title("all tracks: share of analysed face-time per emotion (smoothed labels)", fontsize=9)
+    bars.set_title("all tracks: share of analysed face-time per emotion (smoothed labels)", fontsize=9, pad=4)
+    bars.xaxis.set_label_position("bottom")
     more = f" ({len(ids) - len(shown)} shorter tracks not shown)" if len(ids) > len(shown) else ""
     fig.suptitle(title + more, fontsize=10)
-    fig.tight_layout()
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
+        fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
     plt.close(fig)
     return path
 
@@ -183,6 +208,12 @@ class AnnotatedVideo:
     def close(self) -> None:
         if self.writer is not None:
             self.writer.release()
+            os.chmod(self.tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; a video gets the usual permissions
             os.replace(self.tmp, self.path)
         else:
             Path(self.tmp).unlink(missing_ok=True)
+
+    def discard(self) -> None:
+        if self.writer is not None:
+            self.writer.release()
+        Path(self.tmp).unlink(missing_ok=True)

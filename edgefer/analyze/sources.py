@@ -12,7 +12,10 @@ of the public-domain photo (edgefer/assets/README.md), each changing expression 
 
 from __future__ import annotations
 
+import os
+import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -37,13 +40,42 @@ class Frame:
     channels: str  # "rgb" or "bgr" for numpy pixels
 
 
+# OpenCV's own log and FFmpeg's (through OpenCV) print to the process's stderr before edgefer can say what went wrong
+# ("moov atom not found", "[ WARN:0@0.007] global cap_v4l.cpp ..."). Their levels are read from the environment when
+# OpenCV starts; a user's own setting wins.
+QUIET_OPENCV = {"OPENCV_LOG_LEVEL": "ERROR", "OPENCV_FFMPEG_LOGLEVEL": "-8"}  # -8: AV_LOG_QUIET
+
+
+@contextmanager
+def quiet_native():
+    """Silence what native code writes to file descriptor 2 inside the block (OpenCV or FFmpeg opening a source that
+    is not there, when cv2 was imported before `opencv()` could set its levels); Python's own errors still surface."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real stderr (embedded interpreters): nothing to silence
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def opencv():
     """cv2, or a one-line error saying how to install it."""
+    for name, level in QUIET_OPENCV.items():
+        os.environ.setdefault(name, level)
     try:
         import cv2
     except ImportError:
-        raise DataError("reading videos and cameras needs OpenCV: pip install 'edgefer[video]' "
-                        "(or 'opencv-python-headless<5'); a folder of frames and 'sample' need nothing more") from None
+        from edgefer.core.extras import install_hint
+
+        raise DataError(f"reading videos and cameras needs OpenCV, the 'video' extra: {install_hint('video')}; a folder "
+                        f"of frames and 'sample' need nothing more") from None
     return cv2
 
 
@@ -67,11 +99,13 @@ class FrameSource:
 class VideoSource(FrameSource):
     kind = "video"
 
-    def __init__(self, path: Path | int, camera: bool = False):
+    def __init__(self, path: Path | int | str, camera: bool = False):
         cv2 = opencv()
-        self.capture = cv2.VideoCapture(path)
+        with quiet_native():
+            self.capture = cv2.VideoCapture(path)
+            opened = self.capture.isOpened()
         name = f"camera {path}" if camera else str(path)
-        if not self.capture.isOpened():
+        if not opened:
             self.capture.release()
             raise DataError(f"{name}: cannot be opened as a {'camera' if camera else 'video'}"
                             f"{'' if camera else ' (missing, unreadable, or a format this OpenCV cannot decode)'}")
@@ -201,6 +235,8 @@ def open_source(source: str, fps: float | None = None) -> FrameSource:
         return SampleClip()
     if source.isdigit():
         return VideoSource(int(source), camera=True)
+    if "://" in source:  # a stream or a file on a server (http, https, rtsp): FFmpeg through OpenCV reads it
+        return VideoSource(source)
     path = Path(source)
     if path.is_dir():
         return FolderSource(path, fps or 30.0)

@@ -6,18 +6,13 @@ too far for any overlap, by centre distance relative to its size (the motion-tol
 `max_missed` analysed frames without a face (a blink of the detector, a head turned); after that it ends, and a
 person who comes back later gets a new id: identities are not recognised, only followed.
 
-`EmotionSmoother` is an exponential moving average of one track's class probabilities with a time constant in
-seconds (weight 1 - exp(-dt / tau) for a frame dt seconds after the last), so a label does not flicker. Its label is
-the smoothed argmax, except that an emotion the raw model has held for `tau` seconds is the label at once: smoothing
-never delays a held emotion by more than its time constant, whatever the probabilities before it were.
+Smoothing each person's emotions over time is `edgefer.analyze.smoothing`.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-
-import numpy as np
 
 
 def iou(a, b) -> float:
@@ -99,31 +94,3 @@ class Tracker:
             motion = (0.5 * motion[0] + 0.5 * track.velocity[0], 0.5 * motion[1] + 0.5 * track.velocity[1])
         track.velocity, track.box, track.last_frame, track.missed = motion, (x, y, w, h), frame, 0
         return track.id
-
-
-class EmotionSmoother:
-    """One track's probabilities smoothed over time; see the module docstring. tau = 0 turns smoothing off."""
-
-    def __init__(self, tau: float):
-        if tau < 0:
-            raise ValueError(f"smoothing time constant {tau}; expected seconds >= 0")
-        self.tau = tau
-        self.state: np.ndarray | None = None
-        self.time = 0.0
-        self.raw_label = -1
-        self.raw_since = 0.0
-
-    def update(self, time_s: float, probabilities) -> tuple[np.ndarray, int]:
-        """(smoothed probabilities, smoothed label index) after this frame's raw probabilities at time_s."""
-        raw = np.asarray(probabilities, dtype=np.float64)
-        if self.state is None or self.tau == 0:
-            self.state = raw.copy()
-        else:
-            weight = 1.0 - math.exp(-max(0.0, time_s - self.time) / self.tau)
-            self.state = self.state + weight * (raw - self.state)
-        self.time = time_s
-        label = int(np.argmax(raw))
-        if label != self.raw_label:
-            self.raw_label, self.raw_since = label, time_s
-        held = time_s - self.raw_since >= self.tau - 1e-9
-        return self.state.copy(), label if held else int(np.argmax(self.state))

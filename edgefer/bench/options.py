@@ -48,11 +48,12 @@ class BenchOptions:
         "--tta", "none, flip (each artifact also measured with flip averaging, as a row of its own: accuracy and "
         "latency), or none,flip."))
     labels_source: str = field(default="fer2013", metadata=option(
-        "--labels-source", "Labels to score against: fer2013, or ferplus (the FER+ majority vote, 8 classes, "
-        "fer2013new.csv beside the CSV; 7-class models map onto it by name and Contempt counts as wrong for them; also "
+        "--labels-source", "Labels to score against: fer2013 (and, where fer2013new.csv is beside the CSV, the same "
+        "faces against the FER+ annotators' majority in the 7 classes, a column of its own), or ferplus (the FER+ "
+        "majority vote, 8 classes; 7-class models map onto it by name and Contempt counts as wrong for them; also "
         "reports accuracy on the faces where both label sources agree)."))
     ferplus: Path | None = field(default=None, metadata=option(
-        "--ferplus", "With --labels-source ferplus: fer2013new.csv[.gz]; default: found beside the CSV."))
+        "--ferplus", "fer2013new.csv[.gz] (the FER+ votes); default: found beside the CSV."))
     frames: str | None = field(default=None, metadata=option(
         "--frames", "Time whole frames instead (decode, find faces, crop, classify) as EmotionPredictor.predict_frame "
         "runs them: a folder of images (with faces.json: faces found are scored), a video file, or 'sample' (a built-in "
@@ -65,11 +66,13 @@ class BenchOptions:
         "--resize-backend", "With --frames: force edgefer's resizing to pillow or numpy (default: pillow when "
         "importable)."))
     photos: str | None = field(default=None, metadata=option(
-        "--photos", "Score whole photos instead: a folder of photos (class subfolders, e.g. Happy/, give end-to-end "
-        "accuracy; faces.json gives faces found), or 'sample' (a built-in set: real photos from 36 px thumbnails to "
-        "720p, and FER2013 test faces placed into frames as a camera shows them; --data gives its faces). Per size "
-        "bucket: faces found, accuracy, macro-recall, per-class recall, p50/p99 ms per photo as a file and as numpy "
-        "RGB and BGR; --peer fer,faceapi beside it. Runs on the first --threads count."))
+        "--photos", "A folder of photos whose class subfolders (happy/, neutral/, ...) are the truth: with --data, each "
+        "TFLite artifact is also scored end to end on them (the largest face of each photo), a column of the same "
+        "table beside the crops' accuracy. Without --data (or with 'sample', a built-in set: real photos from 36 px "
+        "thumbnails to 720p, and FER2013 test faces placed into frames as a camera shows them; --data gives its "
+        "faces): whole photos timed by size bucket: faces found (faces.json), accuracy, macro-recall, per-class recall, "
+        "p50/p99 ms per photo as a file and as numpy RGB and BGR; --peer fer,faceapi beside it. Runs on the first "
+        "--threads count."))
     proxy_per_class: int = field(default=30, metadata=option(
         "--proxy-per-class", "With --photos sample: FER2013 test faces per class placed into frames (the labelled "
         "proxy; 30 gives 210 photos, 120 gives 840 for figures with less noise).", min=1))

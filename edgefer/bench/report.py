@@ -20,10 +20,25 @@ from edgefer.train.plots import plot_confusion
 COLUMNS = ("artifact", "status", "size MB", "MMAC", "accuracy", "macro-F1")  # MMAC: millions of MACs per face
 TERMINAL_HEADERS = {"size MB": "MB", "macro-F1": "F1"}  # shorter in the terminal table, where width is scarce
 AGREED = "acc. where FER2013 agrees"  # a column of FER+-labelled reports (bench --labels-source ferplus)
+MAJORITY = "FER+ majority"  # FER2013-labelled reports with the votes found: the same faces, the annotators' labels
+PHOTOS = "photos"  # --photos DIR beside --data: end to end on the folder's labelled photos
 
 
 def _columns(report: dict) -> list[str]:
-    return [*COLUMNS, AGREED] if report.get("label_source") == "ferplus" else list(COLUMNS)
+    columns = [*COLUMNS, AGREED] if report.get("label_source") == "ferplus" else list(COLUMNS)
+    if any("ferplus_majority" in a for a in report["artifacts"]):
+        columns.append(MAJORITY)
+    if any("photos" in a for a in report["artifacts"]):
+        columns.append(PHOTOS)
+    return columns
+
+
+def photo_cell(photos: dict) -> str:
+    """'86.3% (n=204; Happy 75%, Neutral 98%)', or the error of a photo run that failed."""
+    if "error" in photos:
+        return f"failed: {photos['error']}"
+    recall = ", ".join(f"{k} {v:.0%}" for k, v in photos["recall"].items())
+    return f"{photos['accuracy']:.1%} (n={photos['n']:,}; {recall})"
 
 
 def pareto_front(points: list[tuple[float, float]]) -> list[bool]:
@@ -60,6 +75,11 @@ def flat_rows(report: dict) -> list[dict]:
             if "where_fer2013_agrees" in a:
                 agreed = a["where_fer2013_agrees"]
                 row[AGREED] = f"{agreed['accuracy']:.2%} (n={agreed['n']:,})"
+            if "ferplus_majority" in a:
+                majority = a["ferplus_majority"]
+                row[MAJORITY] = f"{majority['accuracy']:.2%} (n={majority['n']:,})"
+            if "photos" in a:
+                row[PHOTOS] = photo_cell(a["photos"])
             for t in report["threads"]:
                 row[f"p50 ms {t}t"] = f"{a['latency'][str(t)]['p50_ms']:.2f}"
                 row[f"p99 ms {t}t"] = f"{a['latency'][str(t)]['p99_ms']:.2f}"
@@ -105,6 +125,12 @@ def _extensions(machine: dict) -> str:
 def markdown(report: dict) -> str:
     columns = [*_columns(report), "front", *_latency_columns(report["threads"]), "runtime"]
     labels = f", FER+ majority labels ({len(report['classes'])} classes)" if report.get("label_source") == "ferplus" else ""
+    majority = next((a["ferplus_majority"] for a in report["artifacts"] if "ferplus_majority" in a), None)
+    photos = next((a["photos"]["source"] for a in report["artifacts"] if "photos" in a), None)
+    notes = ([f"{MAJORITY}: the same faces scored against the FER+ annotators' majority label ({majority['left_out']} "
+              f"faces whose majority is Contempt, unknown or not-a-face left out)."] if majority else []) + \
+            ([f"{PHOTOS}: end to end on the labelled photos of {photos} (the largest face of each; no face found "
+              f"counts as wrong), with the recall of each class."] if photos else [])
     lines = [f"# edgefer bench: {report['data']}, {report['split']} (n = {report['n']:,}){labels}", "",
              f"Machine: {report['machine']['cpu']}{_extensions(report['machine'])}, {report['machine']['cores']} cores, "
              f"{report['machine']['os']}, "
@@ -112,7 +138,8 @@ def markdown(report: dict) -> str:
              f"in {report.get('rounds', 1)} round(s), the artifacts taking turns, each round after "
              f"{report['warmup']} warm-up runs. front: on the accuracy-latency Pareto front "
              f"({report['threads'][0]} thread(s)): no other artifact is both faster and more accurate. MMAC: millions of "
-             f"multiply-accumulates per face (the network's cost on any CPU; doubled with flip averaging).", "",
+             f"multiply-accumulates per face (the network's cost on any CPU; doubled with flip averaging).",
+             *([""] + notes if notes else []), "",
              "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(row.get(c, "-") for c in columns) + " |" for row in flat_rows(report)]
     return "\n".join(lines) + "\n"

@@ -27,6 +27,10 @@ class BenchRow:
     per_class_recall: dict[str, float] | None = None
     confusion_matrix: list[list[int]] | None = None
     where_fer2013_agrees: dict | None = None  # FER+ labels: {"n", "accuracy"} on the faces whose labels agree
+    # FER2013 labels, with the FER+ votes found: {"n", "accuracy", "left_out"} against the annotators' majority in the
+    # seven classes (faces whose majority is Contempt, unknown or not-a-face are left out, and counted)
+    ferplus_majority: dict | None = None
+    photos: dict | None = None  # --photos DIR beside --data: {"source", "n", "accuracy", "macro_recall", "recall"}
     latency: dict[str, dict[str, float]] | None = None  # threads -> p50_ms, p90_ms, p99_ms, mean_ms, min_ms, runs
     throughput: dict | None = None
     macs: int | None = None  # multiply-accumulates per face (edgefer.core.compute), doubled with flip averaging

@@ -27,7 +27,8 @@ from edgefer.core.backends import open_runner
 from edgefer.core.evaluation import accuracy_where, classification_metrics
 from edgefer.core.progress import note
 from edgefer.core.run_folder import RUN_FILE, RunRecord, default_export_dir, machine_info, package_versions
-from edgefer.data.ferplus import original_labels
+from edgefer.data.classes import FER2013_CLASSES
+from edgefer.data.ferplus import find_ferplus_file, majority_labels, original_labels
 from edgefer.data.loading import load_dataset
 from edgefer.errors import DataError, ModelError, first_line
 from edgefer.export.meta import read_meta
@@ -179,7 +180,8 @@ def _row(path: Path, name: str, tta: str = "none") -> dict:
 
 
 def bench_artifact(path: Path, prepared, labels, classes, config: BenchConfig, workdir: Path, name: str,
-                   tta: str = "none", slot: int = 0, agree: np.ndarray | None = None) -> dict:
+                   tta: str = "none", slot: int = 0, agree: np.ndarray | None = None,
+                   majority: np.ndarray | None = None) -> dict:
     """Round 1 of one artifact: accuracy, throughput, memory and the first latency samples (`slot`: a
     number of its own among the rows, naming its files in `workdir`)."""
     row = _row(path, name, tta)
@@ -206,9 +208,12 @@ def bench_artifact(path: Path, prepared, labels, classes, config: BenchConfig, w
     metrics = classification_metrics(labels, scored, names)
     if agree is not None:  # FER+ labels: also on the faces where FER2013's label is the same
         metrics["where_fer2013_agrees"] = accuracy_where(labels, scored, agree)
+    if majority is not None:  # FER2013 labels: also against the FER+ annotators' majority of the same faces
+        metrics["ferplus_majority"] = {**accuracy_where(majority, scored, majority >= 0),
+                                       "left_out": int((majority < 0).sum())}
     return {**row, "kind": kind, "status": "ok", **result, "job": {**job, "inputs": str(first_face)},
             **{k: metrics[k] for k in ("n", "accuracy", "macro_f1", "per_class_recall", "confusion_matrix",
-                                       "where_fer2013_agrees") if k in metrics}}
+                                       "where_fer2013_agrees", "ferplus_majority") if k in metrics}}
 
 
 def more_latency_rounds(rows: list[dict], config: BenchConfig, workdir: Path) -> None:
@@ -229,6 +234,20 @@ def more_latency_rounds(rows: list[dict], config: BenchConfig, workdir: Path) ->
             row["latency"] = {n: latency_stats(s) for n, s in samples.items()}
 
 
+def ferplus_majority(test, dataset, config: BenchConfig) -> np.ndarray | None:
+    """With FER2013's labels: the FER+ majority of each test face in the seven classes (-1: left out), where the votes
+    are found (--ferplus, or fer2013new.csv beside the data), else None (that column is then not shown)."""
+    if config.label_source != "fer2013" or tuple(dataset.classes) != FER2013_CLASSES:
+        return None
+    try:
+        source = Path(config.ferplus) if config.ferplus else find_ferplus_file(Path(dataset.report.source))
+        return majority_labels(test, source)
+    except (DataError, OSError) as error:
+        if config.ferplus:  # asked for: its problem is an error
+            raise DataError(f"--ferplus {config.ferplus}: {error}") from None
+        return None  # no votes beside the data (the embedded sample, a folder tree): FER2013 labels alone
+
+
 def run_bench(config: BenchConfig) -> BenchReport:
     artifacts = collect_artifacts(config.paths)
     dataset = load_dataset(config.data, labels=config.label_source, ferplus=config.ferplus)
@@ -236,6 +255,7 @@ def run_bench(config: BenchConfig) -> BenchReport:
         raise DataError(f"no {config.split} rows in {dataset.report.source}; it has {', '.join(dataset.split_names())}")
     test = dataset.split(config.split)
     agree = original_labels(test, load_dataset(config.data)) == test.labels if config.label_source == "ferplus" else None
+    majority = ferplus_majority(test, dataset, config)
     # Prepare every artifact first: a missing option for an external model stops before any timing.
     prepared = []
     for path in artifacts:
@@ -252,7 +272,7 @@ def run_bench(config: BenchConfig) -> BenchReport:
                 continue
             for tta in config.tta:
                 row = bench_artifact(path, inputs, test.labels, dataset.classes, config, Path(tmp), name, tta,
-                                     slot=len(rows), agree=agree)
+                                     slot=len(rows), agree=agree, majority=majority)
                 rows.append(row)
                 done = f"accuracy {row['accuracy']:.2%}" if row["status"] == "ok" else row.get("error", "")
                 note(f"  {row['name']}: {row['status']}, {done}")

@@ -49,7 +49,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     stem, *_ = path.name.split(".", 1)
     fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix="".join(path.suffixes) or ".tmp", dir=path.parent)
     os.close(fd)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; final files get the usual permissions
+    os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; final files get the usual permissions
     try:
         yield Path(tmp)
         os.replace(tmp, path)
@@ -61,7 +61,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         Path(tmp).unlink(missing_ok=True)
 
 
-def _umask() -> int:
+def current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask

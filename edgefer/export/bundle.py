@@ -75,7 +75,7 @@ CPython 3.11-3.14 (manylinux_2_27, glibc 2.27 or newer), so no compiler is neede
     python3 -m venv ~/fer && . ~/fer/bin/activate
     pip install -r requirements.txt      # numpy, pillow, ai-edge-litert
     python edgefer_predictor.py {model} face.jpg
-    python edgefer_predictor.py {model} photo.jpg --detect --json
+    python edgefer_predictor.py {model} photo.jpg --json
 
 If `ai-edge-litert` cannot be installed (CPython 3.9/3.10 on an old OS): `pip install numpy pillow
 tflite-runtime==2.14.0 "numpy<2"` (tflite-runtime 2.14.0, its last release, has aarch64 wheels for

@@ -21,13 +21,19 @@ def _font(size: int):
         return ImageFont.load_default()
 
 
-def annotate(image: np.ndarray, results: list[Prediction]) -> Image.Image:
-    """An RGB copy of `image` with each face's box and 'Label 87%' drawn; a whole-image result gets a banner."""
-    canvas = Image.fromarray(np.asarray(image).clip(0, 255).astype(np.uint8)).convert("RGB")
+def annotate(image, results: list[Prediction]) -> Image.Image:
+    """An RGB copy of `image` (a PIL image or numpy RGB, at its own size: the boxes are in its pixels) with each
+    face's number (left to right, as `edgefer predict` prints them), box and '1 Happy 87%' drawn; a whole-image
+    result gets a banner."""
+    if isinstance(image, Image.Image):
+        canvas = image.convert("RGB") if image.mode != "RGB" else image.copy()
+    else:
+        canvas = Image.fromarray(np.asarray(image).clip(0, 255).astype(np.uint8)).convert("RGB")
     draw = ImageDraw.Draw(canvas)
     font = _font(max(12, min(canvas.size) // 25))
-    for result in results:
-        text = f"{result.label} {result.probability:.0%}"
+    for number, result in enumerate(results, start=1):
+        text = f"{number} {result.label} {result.probability:.0%}" if result.box is not None else \
+            f"{result.label} {result.probability:.0%}"
         if result.box is None:
             x, y, w, h = 0, 0, canvas.width, canvas.height
         else:
@@ -40,7 +46,7 @@ def annotate(image: np.ndarray, results: list[Prediction]) -> Image.Image:
     return canvas
 
 
-def save_annotated(image: np.ndarray, results: list[Prediction], path: Path) -> Path:
+def save_annotated(image, results: list[Prediction], path: Path) -> Path:
     """Write the annotated image atomically (format from the suffix)."""
     with atomic_path(path) as tmp:
         annotate(image, results).save(tmp, format=Image.registered_extensions().get(path.suffix.lower(), "PNG"))

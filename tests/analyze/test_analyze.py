@@ -12,6 +12,7 @@ from edgefer.analyze import AnalyzeConfig, SampleClip, analyze, open_source
 from edgefer.analyze.outputs import face_columns
 from edgefer.bench.frames import matched
 from edgefer.cli import app
+from edgefer.core.fileio import current_umask
 from edgefer.errors import DataError
 from edgefer.predictor import FER2013_CLASSES
 
@@ -41,7 +42,22 @@ def test_analyze_sample_writes_tables_pandas_reads_and_a_timeline(sample_run):
     assert summary["complete"] and summary["error"] is None and summary["frames_read"] == SampleClip().expected
     assert summary["fps_achieved"] > 0 and len(summary["tracks"]) == 3 and summary["cpu"]
     assert (out / "timeline.png").stat().st_size > 20_000
-    assert "3 track(s)" in output
+    assert "3 track(s)" in output and summary["smoothing"] == "two-sided"  # a file: smoothed both ways
+
+
+def test_each_track_has_a_thumbnail_of_its_face_named_in_tracks_csv(sample_run):
+    from PIL import Image
+
+    from edgefer.predictor import EmotionPredictor
+
+    out, _ = sample_run
+    tracks = pd.read_csv(out / "tracks.csv")
+    assert list(tracks["thumbnail"]) == [f"track_{t}.jpg" for t in tracks["track"]]
+    predictor = EmotionPredictor()
+    for name in tracks["thumbnail"]:
+        image = Image.open(out / name)
+        assert image.size == (96, 96)
+        assert len(predictor.predict_frame(image, min_score=0.3)) == 1  # a face, not background
 
 
 def test_each_person_of_the_clip_keeps_one_track_and_their_emotion_change_shows(sample_run):
@@ -103,9 +119,9 @@ def test_without_opencv_videos_say_how_to_install_it_and_the_sample_still_runs(t
     video = tmp_path / "clip.mp4"
     video.write_bytes(b"x")
     monkeypatch.setitem(sys.modules, "cv2", None)  # import cv2 now raises ImportError
-    with pytest.raises(DataError, match=r"pip install 'edgefer\[video\]'"):
+    with pytest.raises(DataError, match=r"pip install -e '\.\[video\]'"):
         open_source(str(video))
-    with pytest.raises(DataError, match="edgefer\\[video\\]"):
+    with pytest.raises(DataError, match=r"'video' extra"):
         open_source("0")
     frames = list(open_source("sample").frames())
     assert len(frames) == SampleClip().expected and frames[0].pixels.shape == (540, 960, 3)
@@ -137,6 +153,7 @@ def test_save_video_draws_every_frame_of_the_source(tmp_path):
             break
         frames.append(frame)
     assert len(frames) == 15 and frames[0].shape == (540, 960, 3)
+    assert (tmp_path / "out" / "annotated.mp4").stat().st_mode & 0o777 == 0o666 & ~current_umask()
     # The skipped frames show the tracks too: the box colour (BGR 0, 196, 255) is drawn on frame 1 and 2.
     for frame in frames[:3]:
         assert (np.abs(frame.astype(int) - [0, 196, 255]).sum(-1) < 60).sum() > 500

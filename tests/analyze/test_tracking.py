@@ -4,7 +4,8 @@ a held emotion by more than its time constant."""
 import numpy as np
 import pytest
 
-from edgefer.analyze.tracking import EmotionSmoother, Tracker, iou
+from edgefer.analyze.smoothing import EmotionSmoother
+from edgefer.analyze.tracking import Tracker, iou
 
 
 def _walk(start, velocity, frames, size=80, jitter=0.0, seed=0):

@@ -103,12 +103,14 @@ def test_frames_under_512_px_are_letterboxed_whole(height, width, side):
 
 @pytest.mark.parametrize("height, width, view_hw", [(480, 640, (144, 192)), (720, 1280, (144, 256)),
                                                     (640, 480, (192, 144)), (1080, 1920, (144, 256)),
-                                                    (512, 512, (144, 144)), (3024, 4032, (144, 192)),
-                                                    (400, 1600, (144, 576))])
-def test_large_frames_are_one_view_of_short_side_144(height, width, view_hw):
+                                                    (512, 512, (144, 144)), (3024, 4032, (384, 512)),
+                                                    (1536, 2048, (192, 256)), (400, 1600, (144, 576))])
+def test_large_frames_are_one_view_of_short_side_144_or_an_eighth_of_a_photo(height, width, view_hw):
+    """Video frames up to 1080p: short side 144; larger photos: an eighth of their short side (at most 384), so that a
+    phone photo's faces from an eighth of its short side stay 18 px or more in the view."""
     (view,) = BlazeFaceDetector.views(height, width)
     assert view.window == (0, 0, width, height) and (view.view_h, view.view_w) == view_hw
-    assert view.scale == pytest.approx(144 / min(height, width))
+    assert view.scale == pytest.approx(min(view_hw) / min(height, width))
     assert view.view_h % 16 == 0 and view.view_w % 16 == 0  # the model's strides
     new_h, new_w = round(height * view.scale), round(width * view.scale)
     assert 0 <= view.view_h - new_h < 16 and 0 <= view.view_w - new_w < 16  # the whole frame, centred, little padding

@@ -8,7 +8,7 @@ For each input size:
 Weights are random (`--weights none`: no ImageNet download here); speed and memory do not depend
 on the weight values. Usage:
 
-    python benchmarks/train_speed.py --data ../shared/data/fer2013 --sizes 224 96 [--model mobilenetv2]
+    python research/train_speed.py --data ../shared/data/fer2013 --sizes 224 96 [--model mobilenetv2]
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Size, multiply-accumulates and batch-1 latency of the TFLite model at each input size and width, per format.
 
-    python benchmarks/input_size_latency.py [--sizes 96,128,160,224] [--threads 1,2] [--runs 200]
-    python benchmarks/input_size_latency.py --models mobilenetv2 --alphas 0.35,0.5,1.0 --sizes 64,96 --threads 1
-    python benchmarks/input_size_latency.py --models mobilenetv2 --alphas 0.35,0.5,0.75,1.0 --sizes 48,64,80 \
+    python research/input_size_latency.py [--sizes 96,128,160,224] [--threads 1,2] [--runs 200]
+    python research/input_size_latency.py --models mobilenetv2 --alphas 0.35,0.5,1.0 --sizes 64,96 --threads 1
+    python research/input_size_latency.py --models mobilenetv2 --alphas 0.35,0.5,0.75,1.0 --sizes 48,64,80 \
         --formats int8,fp32 --threads 1 --out DIR      # the latency side of the student search, per CPU
 
 Latency and size do not depend on the weight values, so each model is built with random weights
