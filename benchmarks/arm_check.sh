@@ -4,7 +4,8 @@
 #   bash benchmarks/arm_check.sh [EXPORT_DIR] [N_FACES] [ARCHES]
 #
 # EXPORT_DIR: an `edgefer export` folder (default: the shipped model laid out as a bundle).
-# N_FACES: PublicTest faces of the embedded sample to compare (default 20), plus one photo with --detect.
+# N_FACES: PublicTest faces of the embedded sample to compare (default 20, read as crops: --crop), plus one photo
+# (its faces found, as edgefer_predictor.py does by default).
 # ARCHES: "aarch64 armv7l" (default) or one of them.
 #
 # For each architecture it builds (once, cached under ~/.cache/edgefer/arm/) a Debian bookworm userspace
@@ -13,7 +14,13 @@
 # numpy, Pillow wheels from PyPI; armv7l: tflite-runtime 2.14.0 from PyPI plus Debian's python3-numpy and
 # python3-pil, as on Raspberry Pi OS, since PyPI has no 32-bit ARM numpy or Pillow wheels), runs the
 # bundle's edgefer_predictor.py under qemu user emulation, and compares with the same file on this x86
-# machine: same labels, probabilities within one output quantization step, same face boxes.
+# machine (ai-edge-litert): same face boxes, and
+# - aarch64 (the same runtime, ai-edge-litert): same labels, probabilities within one output quantization step;
+# - armv7l (only tflite-runtime 2.14 exists there, whose int8 kernels and ARM's own round differently from LiteRT
+#   on x86: measured up to 26 steps of 1/256 between tflite-runtime 2.14 and LiteRT on x86 alone, and up to 10
+#   between tflite-runtime 2.14 on x86 and on armv7l): probabilities within ARMV7_STEPS (32) output steps, and the
+#   same label on every face whose top two classes are more than that apart on x86; a face whose top two are
+#   closer is a near-tie, where either label is the model's answer, reported by name.
 # Needs root for apt-get. qemu >= 8 is required (ai-edge-litert 2.3.0 segfaults under Debian 12's qemu 7.2);
 # the script installs qemu-user-static from bookworm-backports (10.0) when the one here is older.
 # Emulated timings are not device timings: they are printed only as "emulated, not representative".
@@ -126,8 +133,8 @@ PHOTO=$HERE/edgefer/assets/astronaut.jpg
 
 run_predictor() {  # $1 output file, then the command prefix
   local out=$1; shift
-  (cd "$BUNDLE" && "$@" edgefer_predictor.py "$MODEL" "$WORK"/faces/*.png --json --threads 1 > "$out.faces" \
-     && "$@" edgefer_predictor.py "$MODEL" "$PHOTO" --detect --json --threads 1 > "$out.photo")
+  (cd "$BUNDLE" && "$@" edgefer_predictor.py "$MODEL" "$WORK"/faces/*.png --crop --json --threads 1 > "$out.faces" \
+     && "$@" edgefer_predictor.py "$MODEL" "$PHOTO" --json --threads 1 > "$out.photo")
 }
 
 say "x86_64 reference run"
@@ -155,30 +162,38 @@ ref, emu, model, machine = sys.argv[1:5]
 output = EmotionPredictor(model).model.output  # the model's output tensor: quantization step if int8
 step = output["quantization"][0] if output["dtype"].__name__ != "float32" else 1e-4
 # aarch64 runs the same runtime as x86 (ai-edge-litert): probabilities must agree within one output step.
-# armv7l has only tflite-runtime 2.14, whose kernels differ from LiteRT's by several steps on x86 as well:
-# there labels and face boxes must agree, and the largest probability difference is reported.
-tolerance = step + 1e-6 if machine == "aarch64" else 1.0
+# armv7l has only tflite-runtime 2.14, whose kernels differ from LiteRT's (see the header): probabilities within
+# ARMV7_STEPS steps, and labels must agree wherever x86's top two are further apart than that.
+ARMV7_STEPS = 32
+tolerance = step + 1e-6 if machine == "aarch64" else ARMV7_STEPS * step + 1e-6
 def records(prefix):
     return [json.loads(line) for suffix in (".faces", ".photo") for line in open(prefix + suffix) if line.strip()]
+def margin(face):
+    top = sorted(face["probabilities"].values())
+    return top[-1] - top[-2]
 a, b = records(ref), records(emu)
-agree, worst = 0, 0.0
+agree, worst, ties = 0, 0.0, []
 for x, y in zip(a, b):
     pairs = list(zip(x["faces"], y["faces"]))
     diff = max((abs(f["probabilities"][k] - g["probabilities"][k]) for f, g in pairs for k in f["probabilities"]),
                default=0.0)
     worst = max(worst, diff)
+    near_tie = [f["label"] != g["label"] and machine != "aarch64" and margin(f) <= tolerance for f, g in pairs]
     same = len(x["faces"]) == len(y["faces"]) and diff <= tolerance and all(
-        f["label"] == g["label"] and f.get("box") == g.get("box") for f, g in pairs)
+        (f["label"] == g["label"] or tie) and f.get("box") == g.get("box") for (f, g), tie in zip(pairs, near_tie))
     agree += same
+    ties += [f"{x['image'].rsplit('/', 1)[-1]} ({f['label']} / {g['label']}: top two {margin(f) / step:.0f} steps apart "
+             f"on x86)" for (f, g), tie in zip(pairs, near_tie) if tie]
     if not same:
         print(f"differs: {x['image']}", file=sys.stderr)
+if ties:
+    print(f"near-ties, either label is the model's answer: {'; '.join(ties)}", file=sys.stderr)
 total = f"{agree}/{len(a)}" if len(a) == len(b) else f"0/{len(a)} (got {len(b)} records)"
-print(f"{total}|{worst / step:.0f}")
+print(f"{total}|{worst / step:.0f}|{tolerance / step:.0f}|{len(ties)}")
 PY
 )
-  worst=${result#*|}
-  result=${result%|*}
-  say "$machine: $result agree; largest probability difference $worst output steps (run took ${seconds}s: emulated, not representative)"
+  IFS='|' read -r result worst allowed ties <<< "$result"
+  say "$machine: $result agree; largest probability difference $worst output steps, allowed $allowed; $ties near-tie(s) (run took ${seconds}s: emulated, not representative)"
   SUMMARY+=("$machine: $result agree")
 done
 ( IFS=";"; echo "${SUMMARY[*]}" | sed 's/;/; /g' )

@@ -1,7 +1,8 @@
-"""The device bundle on emulated ARM: `benchmarks/arm_check.sh` on a few faces for aarch64.
+"""The device bundle on emulated ARM: `benchmarks/arm_check.sh` on a few faces for aarch64 (64-bit Raspberry Pi OS,
+ai-edge-litert) and armv7l (32-bit, tflite-runtime 2.14), against the same file on x86-64.
 
-Runs where qemu-user-static (>= 8) and apt-get are available and the arm64 userspace can be built (the
-script caches it under ~/.cache/edgefer/arm); otherwise skips with the reason. CI does not need qemu.
+Runs where qemu-user-static (>= 8) and apt-get are available and the userspaces can be built (the script caches
+them under ~/.cache/edgefer/arm; .ci/test-parts installs qemu); otherwise skips with the reason.
 """
 
 import os
@@ -24,17 +25,18 @@ def qemu_major() -> int:
 
 
 @pytest.mark.slow
-def test_bundle_predictor_agrees_on_aarch64(tmp_path):
+def test_bundle_predictor_agrees_on_aarch64_and_armv7l(tmp_path):
     if qemu_major() < 8:
         pytest.skip("qemu-user-static >= 8 not installed (apt-get install -t bookworm-backports qemu-user-static)")
     if shutil.which("apt-get") is None or os.geteuid() != 0:
         pytest.skip("building the arm64 userspace needs apt-get as root")
     python = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "python"
     env = {**os.environ, "PYTHON": str(python if python.exists() else shutil.which("python3"))}
-    done = subprocess.run(["bash", str(SCRIPT), "", "4", "aarch64"], capture_output=True, text=True, env=env,
+    done = subprocess.run(["bash", str(SCRIPT), "", "4", "aarch64 armv7l"], capture_output=True, text=True, env=env,
                           timeout=1200)
     if done.returncode != 0 and ("apt-get download" in done.stderr or "Could not" in done.stderr):
         pytest.skip(f"arm64 packages could not be fetched: {done.stderr.strip().splitlines()[-1]}")
     assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.strip().splitlines()[-1] == "aarch64: 5/5 agree", done.stdout + done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "aarch64: 5/5 agree; armv7l: 5/5 agree", done.stdout + done.stderr[-2000:]
+    assert "aarch64: 5/5 agree; largest probability difference 0 output steps, allowed 1" in done.stderr
     assert "emulated, not representative" in done.stderr
