@@ -185,9 +185,9 @@ def _predict(paths: Optional[list[str]] = None, **options) -> None:
     """The facial expression of every face in photos (found left to right, numbered), of face crops, or live from a
     camera.
 
-    A photo's faces are found first; an image of at most 128 px in which none is found is read whole as one face
-    (and the output says so). --crop reads every image whole (crops like FER2013's), --detect never does. 'sample'
-    is a built-in phone-sized photo of five faces. Exit 2 if any image could not be read.
+    A photo's faces are found first; an image of at most 128 px that is one face (a face crop like FER2013's) or in
+    which none is found is read whole as one face, and the output says so. --crop reads every image whole, --detect
+    never does. 'sample' is a built-in phone-sized photo of five faces. Exit 2 if any image could not be read.
     """
     from edgefer.predict.run import run_predict
 

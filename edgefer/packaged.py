@@ -15,7 +15,7 @@ from pathlib import Path
 from edgefer.core.compute import count_macs, millions
 from edgefer.core.fileio import regenerate, replace_marked
 from edgefer.errors import EdgeferError
-from edgefer.predictor import PACKAGED_MODELS, PredictorError, packaged_model_path
+from edgefer.predictor import PACKAGED_MODELS, PredictorError, auto_model, p50_ms_per_face, packaged_model_path
 
 
 @dataclass
@@ -57,6 +57,23 @@ class PackagedModel:
         return self.card.get("photos", {}).get("accuracy")
 
     @property
+    def ferplus_accuracy(self) -> float | None:
+        """Accuracy on the same PublicTest faces against the FER+ annotators' majority (7 classes), where measured."""
+        return (self.card.get("bench", {}).get("ferplus_majority") or {}).get("accuracy")
+
+    @property
+    def real_photos(self) -> dict | None:
+        """End to end on a folder of real labelled photos (the London Set), where measured: accuracy and recall."""
+        return self.card.get("real_photos")
+
+    def real_photos_cell(self) -> str:
+        real = self.real_photos
+        if not real:
+            return "-"
+        recall = ", ".join(f"{k} {v:.0%}" for k, v in real["recall"].items())
+        return f"{real['accuracy']:.1%} ({recall})"
+
+    @property
     def machine(self) -> str:
         return self.card.get("bench", {}).get("machine", {}).get("cpu", "?")
 
@@ -66,16 +83,17 @@ def models_table(models: list[PackagedModel], here_ms: dict[str, float]):
     size, multiply-accumulates and the p50 ms per face measured on this machine (`here_ms`)."""
     from rich.table import Table
 
-    table = Table(title="packaged models (accuracy from each card: PublicTest crops, and photos end to end; "
-                        "ms: measured here, 1 thread)")
-    for column in ("name", "classes", "accuracy", "labels", "photos", "MMAC", "MB", "ms here"):
+    table = Table(title="packaged models (from each card: PublicTest crops against FER2013's labels and the FER+ "
+                        "majority, real photos end to end; ms: measured here, 1 thread)")
+    for column in ("name", "classes", "FER2013", "FER+", "real photos", "MMAC", "MB", "ms here"):
         table.add_column(column, overflow="fold")
     for model in models:
-        accuracy, here, photos = model.accuracy, here_ms.get(model.name), model.photo_accuracy
-        source = model.card.get("bench", {}).get("label_source", "fer2013")
+        accuracy, here, ferplus = model.accuracy, here_ms.get(model.name), model.ferplus_accuracy
+        real = model.real_photos
         table.add_row(model.name, str(len(model.card.get("classes") or [])),
-                      f"{accuracy:.2%}" if accuracy is not None else "?", {"ferplus": "FER+"}.get(source, "FER2013"),
-                      f"{photos:.1%}" if photos is not None else "-", millions(model.macs),
+                      f"{accuracy:.1%}" if accuracy is not None else "?",
+                      f"{ferplus:.1%}" if ferplus is not None else "-",
+                      f"{real['accuracy']:.1%}" if real else "-", millions(model.macs),
                       f"{model.path.stat().st_size / 1e6:.2f}", f"{here:.2f}" if here is not None else "?")
     return table
 
@@ -111,16 +129,16 @@ def readme_section(models: list[PackagedModel] | None = None) -> str:
     """The README's packaged-model table and one reproduce command per model, in Markdown, from the cards."""
     models = packaged_models() if models is None else models
     lines = [README_BEGIN,
-             "| `--model` | network | MB | MMAC per face | PublicTest accuracy (int8) | photos, end to end | "
-             "p50 ms, 1 thread | measured on |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| `--model` | network | MB | MMAC per face | PublicTest (int8): FER2013 labels | same faces: FER+ majority "
+             "| real photos (London Set), end to end | p50 ms, 1 thread | measured on |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for m in models:
         machine = m.card.get("bench", {}).get("machine", {})
         extensions = ", ".join(machine.get("vector_extensions", [])) or "?"
-        accuracy, latency, photos = m.accuracy, m.latency_ms(), m.photo_accuracy
+        accuracy, latency, ferplus = m.accuracy, m.latency_ms(), m.ferplus_accuracy
         lines.append(f"| `{m.name}` | {m.architecture} | {m.path.stat().st_size / 1e6:.2f} | {millions(m.macs)} | "
-                     f"{'?' if accuracy is None else f'{accuracy:.2%}'}, {m.labels} | "
-                     f"{'-' if photos is None else f'{photos:.1%}'} | "
+                     f"{'?' if accuracy is None else f'{accuracy:.2%}'} ({len(m.card.get('classes') or [])} classes) | "
+                     f"{'-' if ferplus is None else f'{ferplus:.2%}'} | {m.real_photos_cell()} | "
                      f"{'?' if latency is None else f'{latency:.2f}'} | {m.machine} ({extensions}) |")
     lines.append("")
     lines += [f"- `{m.name}`: {m.card.get('recipe', '?')}; trained on {m.card.get('trained_on', '?')}. Reproduce: "
@@ -152,8 +170,6 @@ if __name__ == "__main__":
 
 def print_models(out) -> None:
     """`edgefer models`: the packaged models' table with each one timed here, and the one `--model auto` takes."""
-    from edgefer.predictor import auto_model, p50_ms_per_face
-
     models = packaged_models()
     choice = auto_model()
     here = {m.name: choice.latency_ms.get(m.name) or p50_ms_per_face(m.path, 1, 100) for m in models}  # timed once

@@ -922,8 +922,9 @@ class EmotionPredictor:
     def predict_image(self, image, mode: str = "auto", min_score: float = 0.5, channels: str = "rgb") -> list[Prediction]:
         """What a user means by "the expression in this image", by `mode` (READ_MODES):
 
-        - "auto": the faces found (predict_frame); when none is found in a crop-sized image (at most CROP_SIZED px a
-          side, like FER2013's 48x48 faces), the whole image read as one face;
+        - "auto": the faces found (predict_frame); a crop-sized image (at most CROP_SIZED px a side) in which no face is
+          found, or whose face fills it (CROP_FILL of its area: a face crop like FER2013's 48x48), is read whole as
+          one face, as it was cropped (re-cropping a face crop around its detected box loses 4 pp on FER2013 faces);
         - "detect": the faces found, nothing else (no face: an empty list);
         - "crop": the whole image as one face (an image already cropped to a face), no detection.
 
@@ -933,17 +934,22 @@ class EmotionPredictor:
         pixels = None if mode == "crop" else (image if isinstance(image, FramePixels) else FramePixels(image, channels))
         if pixels is not None:
             found = self.predict_frame(pixels, min_score)
-            if found or mode == "detect" or max(pixels.shape[:2]) > CROP_SIZED:
+            height, width = pixels.shape[:2]
+            if mode == "detect" or max(height, width) > CROP_SIZED or len(found) > 1:
                 return found
+            if found and found[0].box[2] * found[0].box[3] < CROP_FILL * height * width:
+                return found  # a small photo with a face in it, not a face crop
             image = pixels.pil if pixels.pil is not None else pixels.array
         result = self.predict(image, channels if pixels is None else "rgb")  # FramePixels give RGB
         result.whole_image = True
         return [result]
 
 
-# How `predict_image` reads an image, and the largest image "auto" reads as one face when no face is found in it.
+# How `predict_image` reads an image; the largest image "auto" may read whole as a face crop, and the share of it a
+# face must fill for that (FER2013's crops: the face box covers 25-100% of the crop, median 69%, on the sample's faces).
 READ_MODES = ("auto", "detect", "crop")
 CROP_SIZED = 128
+CROP_FILL = 0.4
 
 
 def with_tta(run, batch: np.ndarray, tta: str = "none") -> np.ndarray:

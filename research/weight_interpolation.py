@@ -1,7 +1,7 @@
 """Weight interpolation between a packaged model and its fine-tune (WiSE-FT: Wortsman et al., 2022), on validation.
 
     python research/weight_interpolation.py RUN --data ../shared/data/fer2013 [--alphas 0,0.25,0.5,0.75,1] \
-        [--write OUT_RUN --pick ALPHA]
+        [--write OUT_RUN --pick ALPHA] [--start OTHER_RUN]
 
 RUN is a run that fine-tuned a packaged model (`--weights default`, BatchNorm folded and frozen, so that both ends share
 one architecture and one set of normalisation constants and a straight line between their weights is a model too).
@@ -9,7 +9,9 @@ For each alpha, weights = (1 - alpha) * packaged + alpha * fine-tuned; scored on
 after the `photo` augmentation (what a camera does to a face), as the fine-tune's aim is robustness without losing
 accuracy on crops. `--write` saves the interpolation at `--pick` (default: the largest degraded-validation accuracy
 whose clean accuracy is within 0.3 pp of the packaged model's) as a run folder (run.json, model.keras) for
-`edgefer export`. PublicTest is never looked at here.
+`edgefer export`. PublicTest is never looked at here. `--start OTHER_RUN`: interpolate from another run's model.keras
+instead of RUN's packaged start (two runs of one architecture whose BatchNorm is folded, e.g. a run and a later one
+started from its int8 export).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ def main() -> None:
     parser.add_argument("--alphas", default="0,0.25,0.4,0.5,0.6,0.75,1")
     parser.add_argument("--write", type=Path)
     parser.add_argument("--pick", type=float)
+    parser.add_argument("--start", type=Path, help="a run whose model.keras is alpha 0 (default: RUN's packaged start)")
     args = parser.parse_args()
 
     keras = import_keras()
@@ -46,7 +49,15 @@ def main() -> None:
                             for k, v in record["config"].items()}).validate()
     tuned = keras.saving.load_model(args.run / "model.keras", safe_mode=True, compile=False)
     start = build_model(config, len(RunRecord.read(args.run).classes), weights="none")
-    load_packaged_weights(start, config.packaged_source, keep_classes=config.packaged_source.classes)
+    if args.start is not None:
+        import edgefer.train.keras_parts  # noqa: F401 - the distillation loss a checkpointed model may name
+
+        start.full.set_weights(keras.saving.load_model(args.start / "model.keras", safe_mode=True,
+                                                       compile=False).get_weights())
+    else:
+        classes = RunRecord.read(args.run).classes
+        load_packaged_weights(start, config.packaged_source,
+                              keep_classes=classes if set(classes) <= set(config.packaged_source.classes) else None)
     a, b = start.full.get_weights(), tuned.get_weights()
     assert [x.shape for x in a] == [y.shape for y in b], "the run is not a fine-tune of its packaged start"
 

@@ -46,6 +46,12 @@ NOT_RUN_HERE = {
         "run by test_packaged_start.py's own-classes test",
     "edgefer export runs/<run> --int8": "the README's `edgefer export runs/<run> --int8 --onnx` runs this export "
                                         "(and ONNX) on the same run",
+    # docs/video.md's archive: tests/analyze/test_batch.py runs a folder of clips with a broken one on 1 worker, a pool
+    # of 2 and a local Ray, and a resumed rerun.
+    "edgefer analyze recordings/ --out results": "needs a folder of recordings: test_batch.py analyses one",
+    "edgefer analyze 'shop/*.mp4' --out results --workers 2": "a glob of recordings: test_batch.py expands one",
+    "edgefer analyze cameras.txt --out results --engine ray": "a list of recordings on Ray: test_batch.py runs Ray",
+    "edgefer analyze /mnt/recordings --out results --engine ray --address auto": "needs a Ray cluster started by hand",
 }
 
 

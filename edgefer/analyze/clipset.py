@@ -25,7 +25,9 @@ from typing import Iterator
 import numpy as np
 
 from edgefer.analyze.sources import Frame, FrameSource
+from edgefer.bench.frames import matched
 from edgefer.data.classes import FER2013_CLASSES
+from edgefer.data.loading import load_dataset
 
 PHOTOS = Path(__file__).resolve().parents[1] / "assets" / "photos"
 SIZE = (960, 540)
@@ -71,8 +73,6 @@ class LabelledClip(FrameSource):
 
     @staticmethod
     def _fer_faces(data: str | None) -> dict[str, list[np.ndarray]]:
-        from edgefer.data.loading import load_dataset
-
         test = load_dataset(data).split("PublicTest")
         return {name: list(test.images[test.labels == i]) for i, name in enumerate(FER2013_CLASSES)
                 if (test.labels == i).any()}
@@ -132,8 +132,6 @@ def score(faces, clip: LabelledClip, tolerance_s: float = 0.3) -> dict:
     smoothed `smooth_label`), accuracy over the people's frames, label changes per minute (and those no true change
     explains: flicker), the share of true changes the label follows to the new truth within `tolerance_s`, and, for
     the changes whose new expression the label shows at all, its delay (median, and the share within tolerance_s)."""
-    from edgefer.bench.frames import matched
-
     people: dict[int, int] = {}  # track -> person, by the boxes of the first frames each track is seen in
     for frame, rows in faces.groupby("frame"):
         truth = clip.truth(int(frame))

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edgefer.analyze.sources import opencv
 from edgefer.core.fileio import atomic_path, csv_text, current_umask, write_json, write_text
+from edgefer.core.video import opencv
 
 FACE_COLUMNS = ("frame", "time_s", "track", "x", "y", "w", "h", "label", "score", "face_score")
 MAX_PANELS = 8  # timeline panels: the tracks seen longest

@@ -39,10 +39,17 @@ from edgefer.analyze.outputs import (
     write_summary,
     write_tracks,
 )
-from edgefer.analyze.smoothing import SMOOTHING_MODES, EmotionSmoother, causal_labels, resolve_mode, smooth_track
+from edgefer.analyze.smoothing import (
+    SMOOTHING_MODES,
+    EmotionSmoother,
+    causal_labels,
+    default_tau,
+    resolve_mode,
+    smooth_track,
+)
 from edgefer.analyze.sources import open_source
 from edgefer.analyze.tracking import Tracker
-from edgefer.core.fileio import write_text
+from edgefer.core.fileio import atomic_path, write_text
 from edgefer.core.progress import console, note
 from edgefer.core.run_folder import machine_info
 from edgefer.core.workers import ENGINES
@@ -75,9 +82,10 @@ class AnalyzeConfig:
         "known in full: the frames after a moment count as much as those before, so a change shows where it happened, "
         "with no lag), causal (a moving average of the past: what a live camera can do; it lags changes), none, or "
         "auto: causal for a camera, two-sided for anything else."})
-    smooth: float = field(default=0.5, metadata={
+    smooth: float | None = field(default=None, metadata={
         "flag": "--smooth", "help": "Time constant of the smoothing, in seconds, whatever the frame rate (0: off): an "
-        "expression held much shorter than this counts as flicker.", "min": 0.0})
+        "expression held much shorter than this counts as flicker. Default: 1.0 two-sided, 0.5 causal (a camera's "
+        "labels lag by up to this).", "min": 0.0})
     max_missed: int = field(default=5, metadata={
         "flag": "--max-missed", "help": "Analysed frames a person's track survives without their face; after that "
         "a returning person gets a new id.", "min": 0})
@@ -101,7 +109,7 @@ class AnalyzeConfig:
     def validate(self) -> None:
         if self.every < 1:
             raise ConfigError(f"--every {self.every}; expected 1 or more")
-        if self.smooth < 0:
+        if self.smooth is not None and self.smooth < 0:
             raise ConfigError(f"--smooth {self.smooth}; expected seconds >= 0")
         if not 0.0 <= self.min_score <= 1.0:
             raise ConfigError(f"--min-score {self.min_score}; expected 0..1")
@@ -192,6 +200,7 @@ def analyze_tables(config: AnalyzeConfig, predictor=None, source=None, on_frame=
     predictor = predictor or EmotionPredictor(config.model, num_threads=config.threads)
     classes = list(predictor.classes)
     mode = resolve_mode(config.smoothing, live=source.kind == "camera")
+    tau = default_tau(mode) if config.smooth is None else config.smooth
     tracker, thumbnails, raw = Tracker(max_missed=config.max_missed), _Thumbnails(), _RawRows(classes)
     live_smoothers: dict[int, EmotionSmoother] = {}
     total = source.expected if config.max_frames is None else min(source.expected or config.max_frames,
@@ -214,7 +223,7 @@ def analyze_tables(config: AnalyzeConfig, predictor=None, source=None, on_frame=
                         thumbnails.offer(track, result, frame)
                     analysed += 1
                     if live_video is not None:
-                        shown = _live_labels(ids, results, frame.time_s, classes, live_smoothers, config.smooth)
+                        shown = _live_labels(ids, results, frame.time_s, classes, live_smoothers, tau)
                 if live_video is not None:
                     live_video.add(frame.pixels, frame.channels, shown)
                 elapsed = time.perf_counter() - started
@@ -233,7 +242,7 @@ def analyze_tables(config: AnalyzeConfig, predictor=None, source=None, on_frame=
         note(f"warning: {error}")
     seconds = time.perf_counter() - started
     try:
-        faces_csv, stats, faces = _smoothed_table(raw.read(), classes, mode, config.smooth)
+        faces_csv, stats, faces = _smoothed_table(raw.read(), classes, mode, tau)
     finally:
         raw.remove()
     summary = {
@@ -242,7 +251,7 @@ def analyze_tables(config: AnalyzeConfig, predictor=None, source=None, on_frame=
         "source_fps": round(source.fps, 3), "video_seconds": round(frames_read / source.fps, 3) if source.fps else None,
         "seconds": round(seconds, 3), "fps_achieved": round(frames_read / seconds, 2) if seconds else None,
         "ms_per_analysed_frame": round(seconds * 1e3 / analysed, 3) if analysed else None,
-        "smoothing": mode, "complete": error is None, "error": error,
+        "smoothing": mode, "smooth_s": tau, "complete": error is None, "error": error,
         "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()},
         "tracks": stats.summaries(),
     }
@@ -306,8 +315,6 @@ def write_tables(tables: SourceTables, folder: Path) -> list[Path]:
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> Path:
-    from edgefer.core.fileio import atomic_path
-
     with atomic_path(path) as tmp:
         Path(tmp).write_bytes(data)
     return path

@@ -12,10 +12,7 @@ of the public-domain photo (edgefer/assets/README.md), each changing expression 
 
 from __future__ import annotations
 
-import os
-import sys
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -24,6 +21,7 @@ import numpy as np
 
 from edgefer.bench.photoset import place_face
 from edgefer.core.fileio import atomic_path
+from edgefer.core.video import opencv, quiet_native
 from edgefer.data.sample import SAMPLE_PATH
 from edgefer.errors import DataError
 from edgefer.predictor import IMAGE_SUFFIXES, open_image
@@ -38,45 +36,6 @@ class Frame:
     time_s: float
     pixels: object  # numpy (H, W, 3) or a PIL image
     channels: str  # "rgb" or "bgr" for numpy pixels
-
-
-# OpenCV's own log and FFmpeg's (through OpenCV) print to the process's stderr before edgefer can say what went wrong
-# ("moov atom not found", "[ WARN:0@0.007] global cap_v4l.cpp ..."). Their levels are read from the environment when
-# OpenCV starts; a user's own setting wins.
-QUIET_OPENCV = {"OPENCV_LOG_LEVEL": "ERROR", "OPENCV_FFMPEG_LOGLEVEL": "-8"}  # -8: AV_LOG_QUIET
-
-
-@contextmanager
-def quiet_native():
-    """Silence what native code writes to file descriptor 2 inside the block (OpenCV or FFmpeg opening a source that
-    is not there, when cv2 was imported before `opencv()` could set its levels); Python's own errors still surface."""
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):  # no real stderr (embedded interpreters): nothing to silence
-        yield
-        return
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
-def opencv():
-    """cv2, or a one-line error saying how to install it."""
-    for name, level in QUIET_OPENCV.items():
-        os.environ.setdefault(name, level)
-    try:
-        import cv2
-    except ImportError:
-        from edgefer.core.extras import install_hint
-
-        raise DataError(f"reading videos and cameras needs OpenCV, the 'video' extra: {install_hint('video')}; a folder "
-                        f"of frames and 'sample' need nothing more") from None
-    return cv2
 
 
 class FrameSource:
@@ -161,7 +120,7 @@ class FolderSource(FrameSource):
 # row, label) of their face before and after the change; picked among the embedded sample's PublicTest faces that the
 # detector finds at these places with no extra box and that the packaged default reads as their label.
 SAMPLE_PEOPLE = (
-    {"faces": ((8, "Neutral"), (15, "Happy")), "path": ((0.031, 0.111), (0.0625, 0.556)), "side": 0.37},
+    {"faces": ((91, "Neutral"), (15, "Happy")), "path": ((0.031, 0.111), (0.0625, 0.556)), "side": 0.37},
     {"faces": ((10, "Angry"), (64, "Surprise")), "path": ((0.771, 0.074), (0.75, 0.556)), "side": 0.333},
 )
 SAMPLE_PHOTO_FACE = ((328, 82, 185, 186), "Happy")  # the astronaut's own face in the clip (hand-checked)

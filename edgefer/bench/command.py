@@ -12,7 +12,12 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from edgefer.bench.external import check_normalize, parse_labels
+from edgefer.bench.frames import FrameBenchConfig, report_frames
 from edgefer.bench.options import BenchOptions
+from edgefer.bench.photos import PhotoBenchConfig, pipeline_totals, report_photos, run_photo_bench
+from edgefer.bench.report import table, write_outputs
+from edgefer.bench.run import BenchConfig, run_bench, tta_modes
 from edgefer.core.extras import require
 from edgefer.errors import DataError
 
@@ -22,15 +27,11 @@ def bench_command(paths, options: BenchOptions, out, err) -> int:
     models = [str(p) for p in paths or []] or ["default"]
     crops_and_photos = options.photos is not None and options.photos != "sample" and options.data is not None
     if options.photos is not None and not crops_and_photos:  # photos by size, end to end
-        from edgefer.bench.photos import PhotoBenchConfig, report_photos
-
         config = PhotoBenchConfig(source=options.photos, models=models, out=options.out, peers=options.peers,
                                   threads=options.thread_counts()[0], rounds=options.rounds,
                                   data=str(options.data) if options.data else None, per_class=options.proxy_per_class)
         return report_photos(config, out.print, err.print)
     if options.frames is not None:  # whole frames
-        from edgefer.bench.frames import FrameBenchConfig, report_frames
-
         config = FrameBenchConfig(source=options.frames, models=models, out=options.out, peers=options.peers,
                                   threads=options.thread_counts(), rounds=options.rounds,
                                   resize_backend=options.resize_backend)
@@ -44,10 +45,6 @@ def bench_command(paths, options: BenchOptions, out, err) -> int:
 
 
 def _crops(paths, options: BenchOptions, out, err, photos: str | None) -> int:
-    from edgefer.bench.external import check_normalize, parse_labels
-    from edgefer.bench.report import table, write_outputs
-    from edgefer.bench.run import BenchConfig, run_bench, tta_modes
-
     config = BenchConfig(paths=paths, data=str(options.data) if options.data else None, split=options.split,
                          threads=options.thread_counts(), runs=options.runs, warmup=options.warmup,
                          rounds=options.rounds, min_accuracy=options.min_accuracy, out=options.out,
@@ -71,8 +68,6 @@ def _crops(paths, options: BenchOptions, out, err, photos: str | None) -> int:
 def add_photo_accuracy(report, photos: str, out: Path) -> None:
     """Each measured TFLite row's end-to-end accuracy and per-class recall on a folder of labelled photos (the photo
     bench, one pass of each model on the files), as the row's `photos`."""
-    from edgefer.bench.photos import PhotoBenchConfig, pipeline_totals, run_photo_bench
-
     for row in report.rows:
         if not row.ok or row.format != "tflite" or row.tta != "none":
             continue

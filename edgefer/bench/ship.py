@@ -6,9 +6,11 @@
 Copies the artifact to edgefer/assets/<NAME>_model.tflite (`--model NAME`; "default" when no model is given) and
 writes its card edgefer/assets/<NAME>_model.json: where the model came from (its embedded metadata: backbone, size,
 weights, run), in three short fields (what it was trained on, the recipe, the command that reproduces it), what
-`edgefer bench` measured for that same file on the test split (accuracy, macro-F1, per-class recall, latency, the
-machine) and, with --photos, what `edgefer bench --photos` measured for it on the photo yardstick (end-to-end accuracy
-and per-class recall). `edgefer models` and the README's table read the cards; tests/test_realdata.py re-runs the
+`edgefer bench` measured for that same file on the test split (accuracy against FER2013's labels and, where the FER+
+votes were found, against the annotators' majority, macro-F1, per-class recall, latency, the machine; a bench run with
+`--photos DIR` beside `--data` also gives its end-to-end accuracy and recall on that folder of real photos) and, with
+--photos, what `edgefer bench --photos` measured for it on the photo yardstick (end-to-end accuracy and per-class
+recall). `edgefer models` and the README's table read the cards; tests/test_realdata.py re-runs the
 bench on every packaged model and checks the accuracy against its card.
 """
 
@@ -83,8 +85,11 @@ def main(argv=None) -> None:
                   "accuracy": row.accuracy, "macro_f1": row.macro_f1,
                   "latency_p50_ms": {t: v["p50_ms"] for t, v in row.latency.items()},
                   "runtime": row.runtime, "machine": report.machine,
-                  **({"where_fer2013_agrees": row.where_fer2013_agrees} if row.where_fer2013_agrees else {})},
+                  **({"where_fer2013_agrees": row.where_fer2013_agrees} if row.where_fer2013_agrees else {}),
+                  **({"ferplus_majority": row.ferplus_majority} if row.ferplus_majority else {})},
     }
+    if row.photos and "accuracy" in row.photos:  # `edgefer bench --data D --photos DIR`: real labelled photos
+        card["real_photos"] = {k: row.photos[k] for k in ("source", "n", "accuracy", "macro_recall", "recall")}
     if row.per_class_recall:
         card["bench"]["recall"] = row.per_class_recall
     if args.photos:

@@ -25,6 +25,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Callable
 
+from edgefer.core.extras import install_hint
 from edgefer.errors import ConfigError, first_line
 
 ENGINES = ("local", "ray")
@@ -55,8 +56,6 @@ def ray_module():
     try:
         import ray
     except ImportError:
-        from edgefer.core.extras import install_hint
-
         raise ConfigError(f"--engine ray needs Ray: {install_hint('scale')}") from None
     return ray
 

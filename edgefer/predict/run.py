@@ -13,8 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edgefer.cli_support import option
+from edgefer.core.fileio import csv_text, write_text
+from edgefer.core.video import opencv, quiet_native
+from edgefer.core.workers import JobFailure, run_jobs, threads_per_worker
 from edgefer.predict.annotate import save_annotated
-from edgefer.predict.sample_photo import SAMPLE
+from edgefer.predict.sample_photo import SAMPLE, write_group_photo
 from edgefer.predictor import (
     AUTO,
     IMAGE_SUFFIXES,
@@ -35,7 +38,8 @@ class PredictOptions:
     """Every option of `edgefer predict` (flag, default and help in each field's metadata)."""
 
     detect: bool = field(default=False, metadata=option(
-        "--detect", "Only the faces found: never read a whole image as one face."))
+        "--detect", "Only the faces found: never read a whole image as one face. (Default: faces are found; a small "
+        "image, up to 128 px, that is one face or has none found is read whole, as a face crop.)"))
     crop: bool = field(default=False, metadata=option(
         "--crop", "Read each whole image as one face, with no face detection (images already cropped to a face, like "
         "FER2013's)."))
@@ -124,7 +128,7 @@ def describe(image: str, result: Prediction, index: int, mode: str = "auto") -> 
         x, y, w, h = result.box
         where = f" face {index} at x={x} y={y} w={w} h={h}"
     elif mode == "auto":
-        where = " no face found; a crop-sized image, read whole as one face (--detect: never; --crop: always):"
+        where = " a face crop (a small image that is one face, or with no face found), read whole (--detect: never):"
     else:
         where = ""
     return f"{image}:{where} {result.label} {result.probability:.1%}  ({others})"
@@ -162,8 +166,6 @@ def predict_images(predictor: EmotionPredictor, images: list[Path], options: Pre
 def open_camera(source: str):
     """(cv2, an opened VideoCapture) for a camera index or a video file; OpenCV's and FFmpeg's own messages about a
     source they cannot open are silenced (edgefer says it in one line)."""
-    from edgefer.analyze.sources import opencv, quiet_native
-
     cv2 = opencv()
     with quiet_native():
         capture = cv2.VideoCapture(int(source) if source.isdigit() else source)
@@ -279,8 +281,6 @@ def run_predict(paths: list[str], options: PredictOptions, emit, warn) -> None:
 
 
 def _sample_photo(folder: Path) -> Path:
-    from edgefer.predict.sample_photo import write_group_photo
-
     return write_group_photo(folder / "sample.jpg")
 
 
@@ -314,9 +314,6 @@ def predict_job(job: dict, progress) -> list[dict]:
 def predict_to_csv(model: Path, images: list[Path], options: PredictOptions, emit, names: dict | None = None) -> int:
     """Every image's faces into options.csv (written whole at the end), the images split into jobs run by
     edgefer.core.workers; one summary line on `emit`; returns the count of images that failed."""
-    from edgefer.core.fileio import csv_text, write_text
-    from edgefer.core.workers import JobFailure, run_jobs, threads_per_worker
-
     shown = [str((names or {}).get(p, p)) for p in images]
     threads = options.threads or (1 if options.engine == "ray" else threads_per_worker(options.workers))
     jobs = [{"files": [str(p) for p in images[i:i + CHUNK]], "names": shown[i:i + CHUNK], "model": str(model),

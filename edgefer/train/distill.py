@@ -30,17 +30,21 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from pathlib import Path
 
 import numpy as np
 
 from edgefer.core.backends import open_runner
 from edgefer.core.conversion import tflite_fp32
+from edgefer.core.extras import require
 from edgefer.core.fileio import atomic_path, discard_damaged
 from edgefer.core.keras_env import import_keras
 from edgefer.core.progress import note
+from edgefer.core.run_folder import RUN_FILE, RunRecord
+from edgefer.data.loading import load_dataset
 from edgefer.errors import ModelError, first_line
-from edgefer.predictor import with_tta
+from edgefer.predictor import read_model_meta, with_tta
 
 TEACHER_BATCH = 256
 
@@ -133,12 +137,8 @@ def teacher_classes(path: Path, teacher) -> list[str] | None:
     if isinstance(teacher, _RecordedTeacher):
         return teacher.classes
     if path.suffix.lower() == ".keras":
-        from edgefer.core.run_folder import RUN_FILE, RunRecord
-
         return RunRecord.read(path.parent).classes if (path.parent / RUN_FILE).is_file() else None
-    from edgefer.export.meta import read_meta
-
-    meta = read_meta(path)
+    meta = read_model_meta(path) if path.suffix.lower() == ".tflite" else None  # an export's embedded facts
     return list(meta["classes"]) if meta and meta.get("classes") else None
 
 
@@ -152,13 +152,7 @@ def record_teacher(source: str | Path, dataset, out: Path, tta: str = "flip", ba
 
 def record_command(teacher: str, output: Path, config, out) -> Path:
     """`edgefer teacher record`: the data `config` (a RecordConfig) names, recorded, and one line on `out`."""
-    import time
-
-    from edgefer.data.loading import load_dataset
-
     if Path(str(teacher)).suffix.lower() == ".keras" or Path(str(teacher)).is_dir():
-        from edgefer.core.extras import require
-
         require("teacher record", "train", ("keras",))
     dataset = load_dataset(config.data, labels=config.labels)
     start = time.perf_counter()

@@ -42,14 +42,15 @@ from edgefer.data.loading import load_dataset
 from edgefer.data.splits import split_dataset
 from edgefer.errors import ModelError, first_line
 from edgefer.train.augment import augment_spec
-from edgefer.train.backbones import get_backbone
-from edgefer.train.config import TrainConfig
+from edgefer.train.backbones import BACKBONE_NAMES, get_backbone
+from edgefer.train.config import MODES, TrainConfig, expand_choice
 from edgefer.train.data_feed import keras_feed, make_batches, one_hot
 from edgefer.train.distill import accuracy_metric, distillation_loss, load_teacher, teacher_targets
 from edgefer.train.distribute import Distribution, local_distribution, single_device
 from edgefer.train.model import FEATURES_LAYER, INPUT_SHAPE, build_model, unfreeze_top
 from edgefer.train.packaged_start import load_packaged_weights
 from edgefer.train.plots import plot_confusion, plot_curves
+from edgefer.train.summary import summary_table
 from edgefer.train.weights import weights_description
 
 
@@ -550,10 +551,6 @@ def resume_run(run_dir: str | Path, callbacks=(), epochs: int | None = None) -> 
 def train_command(values: dict, resume: Path | None, epochs_given: bool, out) -> list[RunResult]:
     """`edgefer train`: resume one run, or train every model x mode the options name (`--model all`, `--mode both`);
     print the summary table on `out` (a rich console)."""
-    from edgefer.train.backbones import BACKBONE_NAMES
-    from edgefer.train.config import MODES, expand_choice
-    from edgefer.train.summary import summary_table
-
     if resume is not None:  # --epochs only when given: the run's own total otherwise
         results = [resume_run(resume, epochs=values["epochs"] if epochs_given else None)]
     else:

@@ -65,11 +65,12 @@ def test_modes_and_zero_tau():
 
 @pytest.mark.slow
 def test_on_a_labelled_clip_of_real_faces_two_sided_beats_raw_and_causal():
-    """The clip of edgefer.bench.clipset (London Set portraits and FER2013 sample faces, expressions held 0.5-3 s,
+    """The clip of edgefer.analyze.clipset (London Set portraits and FER2013 sample faces, expressions held 0.5-3 s,
     25 frames/s), analysed once; each smoothing applied to the same raw rows."""
     pd = pytest.importorskip("pandas")
+    from edgefer.analyze.clipset import LabelledClip, score
     from edgefer.analyze.run import AnalyzeConfig, _smoothed_table, analyze_tables
-    from edgefer.bench.clipset import LabelledClip, score
+    from edgefer.analyze.smoothing import default_tau
     from edgefer.predictor import EmotionPredictor
 
     clip = LabelledClip(seconds=60, seed=0)
@@ -77,13 +78,14 @@ def test_on_a_labelled_clip_of_real_faces_two_sided_beats_raw_and_causal():
     raw_rows = pd.read_csv(io.StringIO(tables.faces_csv))
     rows = [[str(v) for v in r[:10 + K]] for r in raw_rows.itertuples(index=False)]
     scores = {}
-    for mode in ("two-sided", "causal"):
-        text, _, _ = _smoothed_table(rows, tables.classes, mode, 0.5)
+    for mode in ("two-sided", "causal"):  # each at its default time constant
+        text, _, _ = _smoothed_table(rows, tables.classes, mode, default_tau(mode))
         scores[mode] = score(pd.read_csv(io.StringIO(text)), clip)
-    two, causal = scores["two-sided"], scores["causal"]
-    raw = two["raw"]
-    assert two["smoothed"]["accuracy"] >= raw["accuracy"] > causal["smoothed"]["accuracy"]
-    assert two["smoothed"]["spurious_changes_per_min"] * 5 <= raw["spurious_changes_per_min"]
-    assert two["smoothed"]["changes_per_min"] * 3 <= raw["changes_per_min"]
-    assert two["smoothed"]["median_delay_s"] == 0.0 < causal["smoothed"]["median_delay_s"]
-    assert two["smoothed"]["shown_within_tolerance"] > causal["smoothed"]["shown_within_tolerance"] + 0.2
+    two, causal = scores["two-sided"]["smoothed"], scores["causal"]["smoothed"]
+    raw = scores["two-sided"]["raw"]
+    assert two["accuracy"] >= raw["accuracy"] > causal["accuracy"] + 0.05
+    assert two["spurious_changes_per_min"] * 3 <= raw["spurious_changes_per_min"]  # flicker: no true change near
+    assert two["changes_per_min"] * 2 <= raw["changes_per_min"]  # the clip itself changes about 64 times a minute
+    assert two["median_delay_s"] == 0.0 < causal["median_delay_s"]
+    assert two["shown_within_tolerance"] >= raw["shown_within_tolerance"] - 0.05
+    assert two["shown_within_tolerance"] > causal["shown_within_tolerance"] + 0.2

@@ -56,6 +56,19 @@ def test_json_and_the_annotated_image_number_the_faces_as_the_text_does(tmp_path
     assert (np.abs(pixels[y - 60:y, x:x + w] - [255, 196, 0]).sum(-1) < 40).sum() > 200  # the label box over face 1
 
 
+def test_face_crops_are_read_whole_as_they_were_cropped():
+    """A FER2013 crop (48x48, the face filling it) is read whole, as --crop reads it, not re-cropped around its box."""
+    from edgefer.data.loading import load_dataset
+    from edgefer.predictor import EmotionPredictor
+
+    test = load_dataset(None).split("PublicTest")
+    predictor = EmotionPredictor()
+    auto = [predictor.predict_image(face)[0] for face in test.images[:40]]
+    crop = [predictor.predict_image(face, "crop")[0] for face in test.images[:40]]
+    assert np.mean([a.whole_image for a in auto]) > 0.8
+    assert np.mean([a.label == c.label for a, c in zip(auto, crop)]) > 0.9
+
+
 def test_photos_need_no_flag_and_crops_with_no_face_are_read_whole_and_say_so(tmp_path):
     noise = np.random.default_rng(0).integers(0, 256, (48, 48), dtype=np.uint8)
     Image.fromarray(noise).save(tmp_path / "crop.png")
@@ -65,7 +78,7 @@ def test_photos_need_no_flag_and_crops_with_no_face_are_read_whole_and_say_so(tm
     assert result.exit_code == 0, result.output
     assert "face 1 at" in _lines(result.stdout, str(PHOTOS / "013_happy.jpg"))[0]
     (crop,) = _lines(result.stdout, str(tmp_path / "crop.png"))
-    assert "no face found; a crop-sized image, read whole as one face" in crop
+    assert "a face crop (a small image that is one face, or with no face found), read whole" in crop
     assert _lines(result.stdout, str(tmp_path / "big.png")) == [f"{tmp_path / 'big.png'}: no face found"]
     detect = runner.invoke(app, ["predict", str(tmp_path / "crop.png"), "--detect"])
     assert detect.stdout.strip() == f"{tmp_path / 'crop.png'}: no face found"
