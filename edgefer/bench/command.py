@@ -69,7 +69,7 @@ def add_photo_accuracy(report, photos: str, out: Path) -> None:
     """Each measured TFLite row's end-to-end accuracy and per-class recall on a folder of labelled photos (the photo
     bench, one pass of each model on the files), as the row's `photos`."""
     for row in report.rows:
-        if not row.ok or row.format != "tflite" or row.tta != "none":
+        if not row.ok or row.format != "tflite" or row.tta != "none" or row.kind != "edgefer":
             continue
         with tempfile.TemporaryDirectory() as scratch:
             photo_report = run_photo_bench(PhotoBenchConfig(source=photos, models=[row.path], inputs=["file"],

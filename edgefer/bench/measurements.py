@@ -43,7 +43,10 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def crops(data: dict) -> list[str]:
-    """bench.json: accuracy on the crops and batch-1 latency per artifact."""
+    """bench.json: accuracy on the crops (and against the FER+ majority, and on a photo folder, where measured) and
+    batch-1 latency per artifact."""
+    majority = any("ferplus_majority" in a for a in data["artifacts"])
+    photos = next((Path(str(a["photos"].get("source"))).name for a in data["artifacts"] if a.get("photos")), None)
     rows = []
     for a in data["artifacts"]:
         if a.get("status") != "ok":
@@ -51,11 +54,15 @@ def crops(data: dict) -> list[str]:
             continue
         latency = a.get("latency", {}).get("1", {}).get("p50_ms")
         macs = a.get("macs")
-        rows.append([a["name"] + (" (flip)" if a.get("tta") == "flip" else ""), _pct(a.get("accuracy")),
+        extra = [_pct((a.get("ferplus_majority") or {}).get("accuracy"))] if majority else []
+        extra += [_pct((a.get("photos") or {}).get("accuracy"))] if photos else []
+        rows.append([a["name"] + (" (flip)" if a.get("tta") == "flip" else ""), _pct(a.get("accuracy")), *extra,
                      f"{a.get('macro_f1', 0):.3f}", _ms(latency), "-" if not macs else f"{macs / 1e6:.1f}"])
     intro = (f"{data['split']} of `{Path(str(data['data'])).name}`, {data['n']:,} faces, labels {data.get('label_source')}; "
              f"{_machine(data.get('machine'))}." + (f" Note: {data['note']}." if data.get("note") else ""))
-    return [intro, "", *_table(["artifact", "accuracy", "macro-F1", "p50 ms, 1 thread", "MMAC"], rows)]
+    header = ["artifact", "accuracy", *(["FER+ majority"] if majority else []),
+              *([f"photos ({photos})"] if photos else []), "macro-F1", "p50 ms, 1 thread", "MMAC"]
+    return [intro, "", *_table(header, rows)]
 
 
 def frames(data: dict) -> list[str]:
