@@ -52,6 +52,7 @@ NOT_RUN_HERE = {
     "edgefer analyze 'shop/*.mp4' --out results --workers 2": "a glob of recordings: test_batch.py expands one",
     "edgefer analyze cameras.txt --out results --engine ray": "a list of recordings on Ray: test_batch.py runs Ray",
     "edgefer analyze /mnt/recordings --out results --engine ray --address auto": "needs a Ray cluster started by hand",
+    "edgefer analyze recordings/ --out results --engine ray --address auto": "needs a Ray cluster started by hand",
 }
 
 
