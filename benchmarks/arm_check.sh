@@ -4,11 +4,11 @@
 #   bash benchmarks/arm_check.sh [EXPORT_DIR] [N_FACES] [ARCHES]
 #
 # EXPORT_DIR: an `edgefer export` folder (default: the shipped model laid out as a bundle).
-# N_FACES: PublicTest faces of the embedded sample to compare (default 20, read as crops: --crop), plus one photo
-# (its faces found, as edgefer_predictor.py does by default).
+# N_FACES: PublicTest faces of the embedded sample to compare (default 20), plus one photo, in one predictor call as
+# a user makes it (no mode flag: the photo's faces are found, a 48x48 face crop is read whole).
 # ARCHES: "aarch64 armv7l" (default) or one of them.
 #
-# For each architecture it builds (once, cached under ~/.cache/edgefer/arm/) a Debian bookworm userspace
+# For each architecture it builds (once, cached under $EDGEFER_ARM_CACHE, default ~/.cache/edgefer/arm/) a Debian bookworm userspace
 # with Python 3.11 from Debian's own packages (`apt-get download` + `dpkg -x`: no chroot or binfmt needed),
 # installs what the bundle's requirements.txt asks for on that architecture (aarch64: ai-edge-litert,
 # numpy, Pillow wheels from PyPI; armv7l: tflite-runtime 2.14.0 from PyPI plus Debian's python3-numpy and
@@ -27,7 +27,7 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 PY=${PYTHON:-$HERE/.venv/bin/python}
-CACHE=${EDGEFER_CACHE_DIR:-$HOME/.cache/edgefer}/arm
+CACHE=${EDGEFER_ARM_CACHE:-${EDGEFER_CACHE_DIR:-$HOME/.cache/edgefer}/arm}
 N=${2:-20}
 ARCHES=${3:-aarch64 armv7l}
 mkdir -p "$CACHE"
@@ -63,10 +63,12 @@ rootfs() {  # $1 debian arch -> path of an unpacked userspace
     say "building the $arch userspace in $root"
     dpkg --print-foreign-architectures | grep -qx "$arch" || { dpkg --add-architecture "$arch"; apt-get update -qq || true; }
     rm -rf "$root" "$debs" && mkdir -p "$root" "$debs"
-    (cd "$debs" && for p in $pkgs; do  # a library another release renamed is skipped; the imports below tell
-       case $p in media-types) apt-get download -qq "$p" ;; *) apt-get download -qq "$p:$arch" ;; esac \
-         2>/dev/null || say "no $p:$arch package (skipped)"
-     done)
+    # one apt-get call for all (a call per package costs seconds each); where one is missing, package by package:
+    # a library another release renamed is skipped, and the imports below tell
+    local names=() p
+    for p in $pkgs; do case $p in media-types) names+=("$p") ;; *) names+=("$p:$arch") ;; esac; done
+    (cd "$debs" && { apt-get download -qq "${names[@]}" 2>/dev/null || for p in "${names[@]}"; do
+       apt-get download -qq "$p" 2>/dev/null || say "no $p package (skipped)"; done; })
     for d in "$debs"/*.deb; do dpkg -x "$d" "$root"; done
     # dpkg -x runs no maintainer scripts: make the BLAS/LAPACK links update-alternatives would make.
     for lib in blas lapack; do
@@ -131,10 +133,9 @@ for i in range(min(n, len(test))):
 PY
 PHOTO=$HERE/edgefer/assets/astronaut.jpg
 
-run_predictor() {  # $1 output file, then the command prefix
+run_predictor() {  # $1 output file, then the command prefix: one process (start-up is most of an emulated run)
   local out=$1; shift
-  (cd "$BUNDLE" && "$@" edgefer_predictor.py "$MODEL" "$WORK"/faces/*.png --crop --json --threads 1 > "$out.faces" \
-     && "$@" edgefer_predictor.py "$MODEL" "$PHOTO" --json --threads 1 > "$out.photo")
+  (cd "$BUNDLE" && "$@" edgefer_predictor.py "$MODEL" "$WORK"/faces/*.png "$PHOTO" --json --threads 1 > "$out")
 }
 
 say "x86_64 reference run"
@@ -167,7 +168,7 @@ step = output["quantization"][0] if output["dtype"].__name__ != "float32" else 1
 ARMV7_STEPS = 32
 tolerance = step + 1e-6 if machine == "aarch64" else ARMV7_STEPS * step + 1e-6
 def records(prefix):
-    return [json.loads(line) for suffix in (".faces", ".photo") for line in open(prefix + suffix) if line.strip()]
+    return [json.loads(line) for line in open(prefix) if line.strip()]
 def margin(face):
     top = sorted(face["probabilities"].values())
     return top[-1] - top[-2]

@@ -107,7 +107,9 @@ def test_parse_cache(how, tmp_path, small_csv, monkeypatch):
     assert again.exit_code == 0 and "damaged" not in again.output  # rebuilt: a clean hit now
 
 
-@pytest.mark.parametrize("how", DAMAGES)
+# Two of the damages: one that does not load (truncated, emptied and junk take the same path: rebuilt from the Keras
+# teacher) and one that loads; each costs a resumed training run.
+@pytest.mark.parametrize("how", ["truncated", "other version"])
 def test_teacher_tflite_cached_in_the_checkpoint(how, runs, tmp_path):
     run = copy_run(runs, "kd", tmp_path)
     (cached,) = (run / "checkpoint").glob("teacher-*-fp32.tflite")

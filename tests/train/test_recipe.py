@@ -124,7 +124,7 @@ def test_auto_recipe_follows_the_weights_and_explicit_knobs_win():
             TrainConfig(weights="none", **bad).validate()
 
 
-def test_cli_records_the_scratch_recipe_in_run_json(tmp_path):
+def test_cli_records_the_scratch_recipe_in_run_json_prints_a_summary_and_refuses_to_resume_it(tmp_path):
     from typer.testing import CliRunner
 
     from edgefer.cli import app
@@ -132,9 +132,13 @@ def test_cli_records_the_scratch_recipe_in_run_json(tmp_path):
     out = tmp_path / "runs"
     args = ["train", "--weights", "none", "--img-size", "32", "--epochs", "3", "--batch-size", "64",
             "--optimizer", "adam", "--warmup-epochs", "1", "--augment", "light", "--out", str(out)]
-    result = CliRunner().invoke(app, args)
+    runner = CliRunner()
+    result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    run_dir = out / "mobilenetv2-scratch"
+    assert "training summary" in result.stdout and "from scratch" in result.stdout
+    run_dir = out / "mobilenetv2-scratch"  # --weights none: the scratch recipe
+    again = runner.invoke(app, ["train", "--resume", str(run_dir)])
+    assert again.exit_code == 2 and "this run is complete" in again.output
     config = json.loads((run_dir / "run.json").read_text())["config"]
     assert config["recipe"] == "scratch" and config["optimizer"] == "adam" and config["warmup_epochs"] == 1
     assert config["augment"] == "light" and config["weight_decay"] == 0.05 and config["label_smoothing"] == 0.1
