@@ -9,7 +9,9 @@ import pytest
 
 from edgefer import FERDataset
 from edgefer.data.npz_format import save_npz
-from helpers import csv_line, faces, real_data_dir, separable_faces, write_csv
+from helpers import csv_line, faces, real_data_dir, register_test_backbone, separable_faces, write_csv
+
+register_test_backbone()
 
 
 @pytest.fixture

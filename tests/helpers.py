@@ -80,3 +80,29 @@ def benchmark_script(name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+TEST_BACKBONE = "tiny-cnn"
+
+
+def register_test_backbone() -> None:
+    """A three-convolution backbone in the registry, for the tests of training's machinery (resume, checkpoints,
+    time budgets, faults, distillation): a tiny MobileNetV2 run costs about 30 s, nearly all of it graph tracing of
+    its 150 layers, whatever its epochs; this one a few seconds. It is added to BACKBONES only (not BACKBONE_NAMES,
+    so `--model all` and the registry-wide tests never see it); the real backbones keep their own tests."""
+    from edgefer.core.keras_env import import_keras
+    from edgefer.train.backbones import BACKBONES, BackboneSpec
+
+    def tiny_cnn(input_shape, include_top=False, weights=None, **_):
+        keras = import_keras()
+        x = face = keras.Input(input_shape)
+        for i, filters in enumerate((8, 16, 32)):
+            x = keras.layers.Conv2D(filters, 3, strides=2, padding="same", use_bias=False, name=f"conv_{i}")(x)
+            x = keras.layers.BatchNormalization(name=f"bn_{i}")(x)
+            x = keras.layers.ReLU(6.0, name=f"relu_{i}")(x)
+        return keras.Model(face, x, name="tiny_cnn")
+
+    BACKBONES.setdefault(TEST_BACKBONE, BackboneSpec(
+        name=TEST_BACKBONE, constructor=tiny_cnn, input_scaling="x / 127.5 - 1",
+        scaling_layer=lambda: import_keras().layers.Rescaling(1 / 127.5, offset=-1.0, name="scale_to_minus1_1"),
+        imagenet_file=lambda size, alpha=1.0: "none: a test backbone", default_unfreeze=3, has_imagenet=False))

@@ -216,27 +216,29 @@ def export_run(source: Path, formats: list[str], *, out: Path | None = None, dat
     if unknown:
         raise ModelError(f"unknown format(s) {', '.join(unknown)}; expected {', '.join(EXPORT_FORMATS)}")
     run = resolve_run(source)
+    out = Path(out) if out else default_export_dir(run.run_dir)
+    # the folder's record of earlier artifacts, read before any work: a damaged one stops the export at once
+    existing = read_export_record(out / "model.json") if (out / "model.json").is_file() else {}
 
     keras_model = KerasRunner(run.model_path)
     calibration, faces, labels = calibration_and_check_faces(run, data, calib_samples, check_samples)
     keras_probs = keras_model.predict(faces)
-    out = Path(out) if out else default_export_dir(run.run_dir)
     out.mkdir(parents=True, exist_ok=True)
     try:  # Ctrl-C or a full disk leave no .staging/ behind
         results = [export_one(EXPORT_FORMATS[f], keras_model.model, run, out, calibration,
                               (faces, labels, keras_probs)) for f in formats]
     finally:
         shutil.rmtree(out / ".staging", ignore_errors=True)
-    _write_sidecars(out, run, results, len(calibration), len(faces))
+    _write_sidecars(out, run, results, len(calibration), len(faces), existing)
     kept = sorted(p.name for p in [*out.glob("*.tflite"), *out.glob("*.onnx")] if p.name != BLAZEFACE_FILE)
     write_bundle(out, kept, run.classes)
     return out, results
 
 
-def _write_sidecars(out: Path, run: RunSource, results: list[ArtifactResult], n_calib: int, n_check: int) -> None:
+def _write_sidecars(out: Path, run: RunSource, results: list[ArtifactResult], n_calib: int, n_check: int,
+                    existing: dict) -> None:
     write_json(out / "labels.json", {"classes": run.classes, "label_source": run.run.label_source})
     model_json = out / "model.json"
-    existing = read_export_record(model_json) if model_json.is_file() else {}
     artifacts = existing.get("artifacts", {})
     for r in results:
         name = EXPORT_FORMATS[r.format].filename
@@ -247,8 +249,6 @@ def _write_sidecars(out: Path, run: RunSource, results: list[ArtifactResult], n_
             artifacts.pop(name, None)
     write_json(model_json, {"classes": run.classes, "run": str(run.run_dir), "model": run.run.model,
                             "img_size": run.run.img_size, "artifacts": artifacts})
-
-
 
 
 def results_table(folder: Path, results: list[ArtifactResult], check_samples: int):

@@ -23,7 +23,7 @@ from edgefer.data.loading import DataSource
 from edgefer.errors import ConfigError
 from edgefer.predictor import TTA_MODES
 from edgefer.train.augment import AUGMENT_PRESETS
-from edgefer.train.backbones import BACKBONE_NAMES, get_backbone
+from edgefer.train.backbones import BACKBONE_NAMES, BACKBONES, get_backbone
 from edgefer.train.packaged_start import is_packaged, packaged_source
 
 MODES = ("simple", "advanced")
@@ -221,8 +221,8 @@ class TrainConfig:
         if self.time_budget is not None and (self.recipe != "scratch" or self.time_budget <= 0):
             raise ConfigError(f"--time-budget {self.time_budget:g} fits the epochs of the scratch recipe's single phase; "
                               f"expected minutes > 0 with --recipe scratch (or --weights none), got recipe {self.recipe}")
-        if self.model not in BACKBONE_NAMES:
-            raise ConfigError(f"unknown model {self.model!r}; expected one of {', '.join(BACKBONE_NAMES)}")
+        if self.model not in BACKBONES:  # the registry as it is now (an added backbone included)
+            raise ConfigError(f"unknown model {self.model!r}; expected one of {', '.join(BACKBONES)}")
         alphas = get_backbone(self.model).alphas
         if float(self.alpha) not in alphas:
             raise ConfigError(f"--alpha {self.alpha} for {self.model}; expected one of {', '.join(map(str, alphas))}")

@@ -9,7 +9,7 @@ from edgefer.errors import ConfigError, ModelError
 from edgefer.train.config import TrainConfig
 from edgefer.train.distill import distillation_loss, load_teacher, soften, teacher_targets
 from edgefer.train.training import train
-from helpers import separable_faces
+from helpers import TEST_BACKBONE, separable_faces
 
 
 def test_softened_targets_keep_the_order_and_flatten():
@@ -105,7 +105,7 @@ def test_train_with_a_teacher_records_it_and_runs_end_to_end(trained_run, export
     """The exported fp32 teacher: a Keras teacher's own conversion is checked in the cached-twin test below."""
     data = json.loads((trained_run / "run.json").read_text())["config"]["data"]
     teacher = exported[0] / exported[1]["fp32"].file
-    result = train(TrainConfig(weights="none", img_size=32, epochs=2, batch_size=64, data=data, alpha=0.35,
+    result = train(TrainConfig(weights="none", img_size=32, epochs=2, batch_size=64, data=data, model=TEST_BACKBONE,
                                teacher=str(teacher), kd_tta="flip", out=str(tmp_path / "runs")))
     run = json.loads((result.run_dir / "run.json").read_text())
     assert run["complete"] and run["config"]["teacher"] == str(teacher)
@@ -227,7 +227,7 @@ def test_a_student_distils_from_a_recorded_member(tmp_path):
     from edgefer.train.distill import record_teacher
 
     path = record_teacher(packaged_model_path("fast"), load_dataset(None), tmp_path / "fast.npz")
-    result = train(TrainConfig(img_size=32, alpha=0.35, weights="none", epochs=2, batch_size=64, seed=0,
+    result = train(TrainConfig(img_size=32, model=TEST_BACKBONE, weights="none", epochs=2, batch_size=64, seed=0,
                                out=str(tmp_path / "runs"), teacher=f"{path},{packaged_model_path('default')}",
                                kd_tta="flip"))
     run = json.loads((result.run_dir / "run.json").read_text())

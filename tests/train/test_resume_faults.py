@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from edgefer.cli import app
-from helpers import one_line_error
+from helpers import TEST_BACKBONE, one_line_error
 
 runner = CliRunner()
 
@@ -28,14 +28,15 @@ def interrupted_once(tmp_path_factory):
     runs = tmp_path_factory.mktemp("interrupted") / "runs"
     printed = io.StringIO()
     with pytest.raises(KeyboardInterrupt), contextlib.redirect_stderr(printed):
-        train(TrainConfig(weights="none", img_size=32, epochs=3, batch_size=64, out=str(runs)), callbacks=[Stop()])
-    return runs / "mobilenetv2-scratch", printed.getvalue()
+        train(TrainConfig(model=TEST_BACKBONE, weights="none", img_size=32, epochs=3, batch_size=64, out=str(runs)),
+              callbacks=[Stop()])
+    return runs / f"{TEST_BACKBONE}-scratch", printed.getvalue()
 
 
 @pytest.fixture
 def interrupted_run(interrupted_once, tmp_path):
     """A private copy of the interrupted run, for a test to damage."""
-    copy = tmp_path / "runs" / "mobilenetv2-scratch"
+    copy = tmp_path / "runs" / f"{TEST_BACKBONE}-scratch"
     shutil.copytree(interrupted_once[0], copy)
     return copy
 

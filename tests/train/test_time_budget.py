@@ -8,10 +8,11 @@ import pytest
 from edgefer.errors import ConfigError
 from edgefer.train.config import TrainConfig
 from edgefer.train.training import train
+from helpers import TEST_BACKBONE
 
 
 def scratch(tmp_path, **overrides) -> TrainConfig:
-    settings = dict(img_size=32, alpha=0.35, weights="none", batch_size=64, out=str(tmp_path), seed=0)
+    settings = dict(model=TEST_BACKBONE, img_size=32, weights="none", batch_size=64, out=str(tmp_path), seed=0)
     settings.update(overrides)
     return TrainConfig(**settings)
 
@@ -36,7 +37,7 @@ def test_a_spent_budget_ends_the_run_after_the_warm_up_with_the_schedule_it_had(
 
 @pytest.mark.slow
 def test_an_ample_budget_keeps_the_epochs_asked_for_and_keep_last_saves_the_last_epoch(tmp_path):
-    """One run for two options (a run costs mostly its graph tracing): an ample --time-budget keeps --epochs, and
+    """One run for two options: an ample --time-budget keeps --epochs, and
     --keep last makes model.keras the end of the schedule whatever the validation accuracy did (metrics say which;
     --keep best, the default, is what every other training test checks)."""
     result = train(scratch(tmp_path, epochs=2, time_budget=60, keep="last"))

@@ -10,6 +10,7 @@ from edgefer.errors import ConfigError, ModelError
 from edgefer.train.backbones import BACKBONE_NAMES
 from edgefer.train.config import TrainConfig
 from edgefer.train.training import resume_run, train
+from helpers import TEST_BACKBONE
 
 RUN_FILES = {"model.keras", "run.json", "history.csv", "curves.png", "confusion_matrix.png", "metrics.json"}
 
@@ -73,10 +74,11 @@ def interrupt_at(epoch_to_stop):
 # Advanced mode (both phases, augmentation); a simple-mode run resumes from its cached features in test_reliability.py.
 @pytest.mark.parametrize("mode, stop_at", [("advanced", 2)])
 def test_resume_after_interruption_gives_the_same_result(tmp_path, mode, stop_at):
-    reference = train(tiny(tmp_path / "a", mode=mode, epochs=3, head_epochs=1))
+    small = dict(model=TEST_BACKBONE, mode=mode, epochs=3, head_epochs=1)  # resuming does not depend on the network
+    reference = train(tiny(tmp_path / "a", **small))
     with pytest.raises(Interrupt):
-        train(tiny(tmp_path / "b", mode=mode, epochs=3, head_epochs=1), callbacks=[interrupt_at(stop_at)])
-    run_dir = tmp_path / "b" / "runs" / f"mobilenetv2-{mode}"
+        train(tiny(tmp_path / "b", **small), callbacks=[interrupt_at(stop_at)])
+    run_dir = tmp_path / "b" / "runs" / f"{TEST_BACKBONE}-{mode}"
     assert (run_dir / "checkpoint" / "last.keras").exists() and not (run_dir / "model.keras").exists()
     resumed = resume_run(run_dir)
     assert resumed.epochs == 3
@@ -123,8 +125,9 @@ def test_resume_keeps_the_given_base_weights(tmp_path):
 
 def test_resume_with_a_new_epoch_total_finishes_early_or_extends(tmp_path):
     with pytest.raises(Interrupt):
-        train(tiny(tmp_path, mode="advanced", epochs=6, head_epochs=1), callbacks=[interrupt_at(2)])
-    run_dir = tmp_path / "runs" / "mobilenetv2-advanced"
+        train(tiny(tmp_path, model=TEST_BACKBONE, mode="advanced", epochs=6, head_epochs=1),
+              callbacks=[interrupt_at(2)])
+    run_dir = tmp_path / "runs" / f"{TEST_BACKBONE}-advanced"
     with pytest.raises(ModelError, match="2 epochs are already done; --epochs must be at least 2"):
         resume_run(run_dir, epochs=1)
     finished = resume_run(run_dir, epochs=2)  # stop here, keep the best epoch so far
