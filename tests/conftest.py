@@ -1,4 +1,5 @@
-"""Shared fixtures: small generated FER2013 files in every form, and the real data when present."""
+"""Shared fixtures: small generated FER2013 files in every form, and the real data when present; the tests' own
+three-convolution backbone (helpers.register_test_backbone) for the tests of training's machinery."""
 
 from __future__ import annotations
 
