@@ -19,29 +19,22 @@ shift $(( $# < 3 ? $# : 3 ))
 CONFIGS=("$@")
 [ ${#CONFIGS[@]} -gt 0 ] || CONFIGS=(0.35:64:kd 0.35:64:plain 0.35:96:kd 0.35:96:plain 0.5:64:kd 0.5:64:plain 0.5:96:kd 0.5:96:plain)
 EPOCHS=${EPOCHS:-35}
+source "$(dirname "$0")/recipes/lib.sh"
 ARTIFACTS=()
 for config in "${CONFIGS[@]}"; do
   IFS=: read -r ALPHA SIZE KD <<< "$config"
   DIR=$RUNS/a$ALPHA-$SIZE-$KD
-  RUN=$(ls -d "$DIR"/mobilenetv2* 2>/dev/null | head -n 1 || true)
-  if [ -n "$RUN" ] && [ ! -f "$RUN/model.keras" ] && [ ! -f "$RUN/checkpoint/state.json" ]; then
-    rm -rf "$RUN"; RUN=""  # killed before its first epoch was saved: nothing to resume, start it again
-  fi
-  if [ -n "$RUN" ] && [ -f "$RUN/checkpoint/state.json" ]; then
-    edgefer train --resume "$RUN"
-  elif [ -z "$RUN" ]; then
-    case $KD in
-      plain) DISTIL=() ;;
-      kd) DISTIL=(--teacher "$TEACHER") ;;
-      kdflip) DISTIL=(--teacher "$TEACHER" --teacher-tta flip) ;;
-      *) echo "frontier.sh: $config: expected plain, kd or kdflip after ALPHA:SIZE:" >&2; exit 2 ;;
-    esac
-    edgefer train --data "$DATA" --weights none --alpha "$ALPHA" --img-size "$SIZE" --epochs "$EPOCHS" \
-      --val-fraction 0.1 --seed 0 "${DISTIL[@]}" --out "$DIR"
-    RUN=$(ls -d "$DIR"/mobilenetv2* | head -n 1)
-  fi
+  case $KD in
+    plain) DISTIL=() ;;
+    kd) DISTIL=(--teacher "$TEACHER") ;;
+    kdflip) DISTIL=(--teacher "$TEACHER" --teacher-tta flip) ;;
+    *) echo "frontier.sh: $config: expected plain, kd or kdflip after ALPHA:SIZE:" >&2; exit 2 ;;
+  esac
+  train_or_resume "$DIR" --data "$DATA" --weights none --alpha "$ALPHA" --img-size "$SIZE" --epochs "$EPOCHS" \
+    --val-fraction 0.1 --seed 0 "${DISTIL[@]}"
+  RUN=$(ls -d "$DIR"/mobilenetv2* | head -n 1)
   [ -f "$DIR/export/model_int8.tflite" ] || edgefer export "$RUN" --int8 --out "$DIR/export"
   ARTIFACTS+=("$DIR/export/model_int8.tflite")
 done
 # 10 rounds of 200 timed runs, the artifacts taking turns: rankings within a few % hold across rounds
-bash "$(dirname "$0")/compare_fer.sh" "$DATA" "$RUNS/bench" "${ARTIFACTS[@]}" --threads 1 --runs 2000 --rounds 10
+bash "$(dirname "$0")/../benchmarks/compare_fer.sh" "$DATA" "$RUNS/bench" "${ARTIFACTS[@]}" --threads 1 --runs 2000 --rounds 10

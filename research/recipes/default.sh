@@ -15,15 +15,10 @@ DATA=${1:-../shared/data/fer2013}
 W=${2:-$HOME/edgefer-runs/default}
 MNV2_96=../shared/models/fer2013_mobilenetv2_96_scratch_teacher.keras
 mkdir -p "$W/T"
+source "$(dirname "$0")/lib.sh"
 COMMON=(--data "$DATA" --labels blend --mode advanced --unfreeze all --head-epochs 1 --augment photo
         --val-fraction 0.1 --seed 0)
 
-train() {  # train OUT ARGS...: a new run, or the interrupted one resumed
-  local out=$1; shift
-  local run; run=$(ls -d "$out"/mobilenetv2* 2>/dev/null | head -n 1 || true)
-  if [ -n "$run" ] && [ -f "$run/checkpoint/state.json" ]; then edgefer train --resume "$run"
-  elif [ -z "$run" ] || [ ! -f "$run/model.keras" ]; then edgefer train "${COMMON[@]}" "$@" --out "$out"; fi
-}
 int8() {  # int8 RUN_OR_MODEL OUT: the int8 export, kept when it exists
   [ -f "$2/model_int8.tflite" ] || edgefer export "$1" --int8 --data "$DATA" --out "$2"
 }
@@ -38,11 +33,11 @@ int8() {  # int8 RUN_OR_MODEL OUT: the int8 export, kept when it exists
 [ -f "$W/T/ferplus7.npz" ] || edgefer teacher record "$W/T/ferplus_fp32.tflite" "$W/T/ferplus7.npz" --data "$DATA"
 
 # A: the ferplus model fine-tuned at blend 0.4 (16 epochs)
-train "$W/A" --label-blend 0.4 --weights edgefer/assets/ferplus_model.tflite --epochs 16 --lr 3e-4 \
+train_or_resume "$W/A" "${COMMON[@]}" --label-blend 0.4 --weights edgefer/assets/ferplus_model.tflite --epochs 16 --lr 3e-4 \
   --fine-tune-lr 1e-4 --teacher "$W/T/prev.npz,$W/T/ferplus7.npz" --kd-weight 0.5
 int8 "$W/A/mobilenetv2-advanced" "$W/A/export"
 # B: A's int8 export fine-tuned at blend 0.6 (9 epochs)
-train "$W/B" --label-blend 0.6 --weights "$W/A/export/model_int8.tflite" --epochs 9 --lr 3e-4 \
+train_or_resume "$W/B" "${COMMON[@]}" --label-blend 0.6 --weights "$W/A/export/model_int8.tflite" --epochs 9 --lr 3e-4 \
   --fine-tune-lr 5e-5 --teacher "$W/T/prev.npz,$W/T/ferplus7.npz" --kd-weight 0.3
 # AB: weights 0.7 A + 0.3 B (the interpolation grid and its validation scores: weight_interpolation.py without --pick)
 [ -f "$W/AB/model.keras" ] || python research/weight_interpolation.py "$W/B/mobilenetv2-advanced" \
@@ -51,7 +46,7 @@ int8 "$W/AB" "$W/AB/export"
 # C: AB's int8 export, 8 epochs at blend 0.5 distilled from a FER2013 ensemble and ferplus, the last epoch kept
 [ -f "$W/T/fer13ens.npz" ] || edgefer teacher record "$W/prev.tflite,$MNV2_96,$W/e314.tflite" "$W/T/fer13ens.npz" \
   --data "$DATA"
-train "$W/C" --label-blend 0.5 --weights "$W/AB/export/model_int8.tflite" --epochs 8 --lr 1e-4 \
+train_or_resume "$W/C" "${COMMON[@]}" --label-blend 0.5 --weights "$W/AB/export/model_int8.tflite" --epochs 8 --lr 1e-4 \
   --fine-tune-lr 3e-5 --teacher "$W/T/fer13ens.npz,$W/T/ferplus7.npz" --kd-weight 0.5 --keep last
 # D: Happy's logit +1.75, the smallest shift with the London Set >= 85% and each class >= 75%
 [ -f "$W/D/model.keras" ] || python research/class_bias.py "$W/C/mobilenetv2-advanced" --bias Happy=1.75 --write "$W/D"

@@ -17,14 +17,11 @@ DW=${3:-$HOME/edgefer-runs/default}
 mkdir -p "$W/T"
 [ -f "$W/prev_fast.tflite" ] || git show 6a0156d:edgefer/assets/fast_model.tflite > "$W/prev_fast.tflite"
 [ -f "$W/T/C.npz" ] || edgefer teacher record "$DW/C/mobilenetv2-advanced" "$W/T/C.npz" --data "$DATA"
-RUN=$(ls -d "$W"/F2/mobilenetv2* 2>/dev/null | head -n 1 || true)
-if [ -n "$RUN" ] && [ -f "$RUN/checkpoint/state.json" ]; then edgefer train --resume "$RUN"
-elif [ -z "$RUN" ] || [ ! -f "$RUN/model.keras" ]; then
-  edgefer train --data "$DATA" --labels blend --label-blend 0.5 --weights "$W/prev_fast.tflite" --mode advanced \
-    --unfreeze all --head-epochs 1 --epochs 14 --lr 3e-4 --fine-tune-lr 1e-4 --augment photo --teacher "$W/T/C.npz" \
-    --kd-weight 0.7 --val-fraction 0.1 --seed 0 --keep last --out "$W/F2"
-  RUN=$(ls -d "$W"/F2/mobilenetv2* | head -n 1)
-fi
+source "$(dirname "$0")/lib.sh"
+train_or_resume "$W/F2" --data "$DATA" --labels blend --label-blend 0.5 --weights "$W/prev_fast.tflite" \
+  --mode advanced --unfreeze all --head-epochs 1 --epochs 14 --lr 3e-4 --fine-tune-lr 1e-4 --augment photo \
+  --teacher "$W/T/C.npz" --kd-weight 0.7 --val-fraction 0.1 --seed 0 --keep last
+RUN=$(ls -d "$W"/F2/mobilenetv2* | head -n 1)
 # Happy's logit +1.25, the smallest shift with the London Set >= 80%
 [ -f "$W/W/model.keras" ] || python research/class_bias.py "$RUN" --bias Happy=1.25 --write "$W/W"
 [ -f "$W/W/export/model_int8.tflite" ] || edgefer export "$W/W" --int8 --data "$DATA" --out "$W/W/export"
