@@ -8,7 +8,7 @@
 # a user makes it (no mode flag: the photo's faces are found, a 48x48 face crop is read whole).
 # ARCHES: "aarch64 armv7l" (default) or one of them.
 #
-# For each architecture it builds (once, cached under $EDGEFER_ARM_CACHE, default ~/.cache/edgefer/arm/) a Debian bookworm userspace
+# For each architecture it builds (once, cached under ~/.cache/edgefer/arm/) a Debian bookworm userspace
 # with Python 3.11 from Debian's own packages (`apt-get download` + `dpkg -x`: no chroot or binfmt needed),
 # installs what the bundle's requirements.txt asks for on that architecture (aarch64: ai-edge-litert,
 # numpy, Pillow wheels from PyPI; armv7l: tflite-runtime 2.14.0 from PyPI plus Debian's python3-numpy and
@@ -27,7 +27,7 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 PY=${PYTHON:-$HERE/.venv/bin/python}
-CACHE=${EDGEFER_ARM_CACHE:-${EDGEFER_CACHE_DIR:-$HOME/.cache/edgefer}/arm}
+CACHE=${EDGEFER_CACHE_DIR:-$HOME/.cache/edgefer}/arm
 N=${2:-20}
 ARCHES=${3:-aarch64 armv7l}
 mkdir -p "$CACHE"
