@@ -90,8 +90,10 @@ def register_test_backbone() -> None:
     time budgets, faults, distillation): a tiny MobileNetV2 run costs about 30 s, nearly all of it graph tracing of
     its 150 layers, whatever its epochs; this one a few seconds. It is added to BACKBONES only (not BACKBONE_NAMES,
     so `--model all` and the registry-wide tests never see it); the real backbones keep their own tests."""
+    from dataclasses import replace
+
     from edgefer.core.keras_env import import_keras
-    from edgefer.train.backbones import BACKBONES, BackboneSpec
+    from edgefer.train.backbones import BACKBONES
 
     def tiny_cnn(input_shape, include_top=False, weights=None, **_):
         keras = import_keras()
@@ -102,7 +104,7 @@ def register_test_backbone() -> None:
             x = keras.layers.ReLU(6.0, name=f"relu_{i}")(x)
         return keras.Model(face, x, name="tiny_cnn")
 
-    BACKBONES.setdefault(TEST_BACKBONE, BackboneSpec(
-        name=TEST_BACKBONE, constructor=tiny_cnn, input_scaling="x / 127.5 - 1",
-        scaling_layer=lambda: import_keras().layers.Rescaling(1 / 127.5, offset=-1.0, name="scale_to_minus1_1"),
-        imagenet_file=lambda size, alpha=1.0: "none: a test backbone", default_unfreeze=3, has_imagenet=False))
+    # the ResNet-18's entry (input scaled to [-1, 1], no ImageNet weights) with this network in it
+    BACKBONES.setdefault(TEST_BACKBONE, replace(
+        BACKBONES["resnet18"], name=TEST_BACKBONE, constructor=tiny_cnn, alphas=(1.0,), default_unfreeze=3,
+        imagenet_file=lambda size, alpha=1.0: "none: a test backbone"))

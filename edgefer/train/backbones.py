@@ -55,6 +55,11 @@ def _mobilenet_file(size: int, alpha: float = 1.0) -> str:
     return f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{float(alpha)}_{rows}_no_top.h5"
 
 
+def _to_minus1_1():
+    """The layer mapping 0..255 to [-1, 1] (MobileNetV2's range; the ResNet-18's too)."""
+    return import_keras().layers.Rescaling(1 / 127.5, offset=-1.0, name="scale_to_minus1_1")
+
+
 def _application(name: str) -> Callable:
     """keras.applications.<name>, looked up when a model is built (the registry itself imports no Keras)."""
     return lambda **kwargs: getattr(import_keras().applications, name)(**kwargs)
@@ -77,7 +82,7 @@ BACKBONES: dict[str, BackboneSpec] = {
             name="mobilenetv2",
             constructor=_application("MobileNetV2"),
             input_scaling="x / 127.5 - 1 (MobileNetV2 expects [-1, 1])",
-            scaling_layer=lambda: import_keras().layers.Rescaling(1 / 127.5, offset=-1.0, name="scale_to_minus1_1"),
+            scaling_layer=_to_minus1_1,
             imagenet_file=_mobilenet_file,
             default_unfreeze=30,
             alphas=MOBILENETV2_ALPHAS,
@@ -107,7 +112,7 @@ BACKBONES: dict[str, BackboneSpec] = {
             name="resnet18",
             constructor=resnet18,
             input_scaling="x / 127.5 - 1",
-            scaling_layer=lambda: import_keras().layers.Rescaling(1 / 127.5, offset=-1.0, name="scale_to_minus1_1"),
+            scaling_layer=_to_minus1_1,
             imagenet_file=lambda size, alpha=1.0: "none: Keras publishes no weights for the face-sized ResNet-18",
             default_unfreeze=20,
             alphas=(0.5, 1.0),
