@@ -185,8 +185,9 @@ def main() -> None:
     result = frontier(probs, scorer(labels, majority), args.samples, args.seed, args.target)
     bench = bench_points(args.bench) if args.bench else []
     folders = {path.parent for path in args.recordings}
-    named = ([f"{folders.pop()}/*.npz ({len(args.recordings)} files)"] if len(folders) == 1
-             else [str(path) for path in args.recordings])
+    folder = folders.pop() if len(folders) == 1 else None
+    everyone = folder is not None and set(args.recordings) == set(folder.glob("*.npz"))
+    named = [f"{folder}/*.npz ({len(args.recordings)} files)"] if everyone else [str(p) for p in args.recordings]
     command = "python research/label_frontier.py " + " ".join(
         named + [f"--data {args.data}"] +
         [f"--target {n}={f:g},{p:g}" for n, f, p in args.target] + ([f"--bench {args.bench}"] if args.bench else []) +
