@@ -15,17 +15,19 @@ Float logits, so the int8 export of a chosen shift is checked by `edgefer bench`
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
 
 from edgefer.core.fileio import atomic_path
 from edgefer.core.keras_env import import_keras
-from edgefer.data.ferplus import find_ferplus_file, majority_labels
-from edgefer.data.loading import load_dataset
+from edgefer.data.classes import FER2013_CLASSES as CLASSES
 from edgefer.predictor import EmotionPredictor, FramePixels
 
-CLASSES = ("Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from label_frontier import scorer, test_faces  # noqa: E402 - PublicTest on both label sources, as the ceiling scores it
+
 PHOTO_CLASSES = {"happy": "Happy", "neutral": "Neutral"}
 
 
@@ -64,11 +66,8 @@ def main() -> None:
     model = keras.saving.load_model(args.run / "model.keras", safe_mode=True, compile=False)
     crops, truth, seen = photo_crops(args.photos)
     photo_logits = logits(model, crops)
-    dataset = load_dataset(args.data)
-    majority = majority_labels(dataset, find_ferplus_file(Path(args.data)))
-    test = dataset.usage == "PublicTest"
-    test_logits, labels, majority = logits(model, dataset.images[test]), dataset.labels[test], majority[test]
-    voted = majority >= 0
+    test_images, _, labels, majority = test_faces(args.data)
+    test_logits, score, voted = logits(model, test_images), scorer(labels, majority), majority >= 0
     happy, neutral = CLASSES.index("Happy"), CLASSES.index("Neutral")
     rows = []
     for a in np.arange(0, 3.01, 0.25):
@@ -79,14 +78,12 @@ def main() -> None:
             recall = {CLASSES[c]: 100 * float((predicted[truth == c] == c).sum()) / (truth == c).sum()
                       for c in (happy, neutral)}
             london = 100 * float((predicted == truth).sum()) / seen
-            on_test = (test_logits + shift).argmax(1)
-            fer2013 = 100 * float((on_test == labels).mean())
-            ferplus = 100 * float((on_test[voted] == majority[voted]).mean())
+            fer2013, ferplus = score(test_logits + shift)
             meets = london >= need_all and min(recall.values()) >= need_class
             rows.append((a, b, london, recall["Happy"], recall["Neutral"], fer2013, ferplus, meets))
     lines = [f"Command: `python research/class_bias_grid.py {args.run} --data {args.data} --photos {args.photos} "
              f"--need {args.need} --out {args.out}`", "",
-             f"Run: {args.run}; London: {len(crops)} faces in {seen} photos; PublicTest {test.sum()} faces "
+             f"Run: {args.run}; London: {len(crops)} faces in {seen} photos; PublicTest {len(labels)} faces "
              f"({voted.sum()} with a FER+ majority); float logits.", "",
              "| Happy + a | Neutral - b | London | Happy / Neutral | FER2013 | FER+ majority | sum, pp | meets |",
              "|---|---|---|---|---|---|---|---|"]

@@ -23,8 +23,11 @@ from pathlib import Path
 import numpy as np
 
 from edgefer.core.fileio import atomic_path
+from edgefer.data.classes import FER2013_CLASSES
 from edgefer.data.ferplus import find_ferplus_file, majority_labels
 from edgefer.data.loading import load_dataset
+from edgefer.errors import ModelError
+from edgefer.train.distill import load_teacher
 
 
 def parse_target(text: str) -> tuple[str, float, float]:
@@ -37,21 +40,21 @@ def parse_target(text: str) -> tuple[str, float, float]:
 
 
 def test_faces(data: str):
-    """PublicTest's row ids, FER2013 labels and FER+ majority (-1 where it is not one of the seven emotions)."""
+    """PublicTest's faces, row ids, FER2013 labels and FER+ majority (-1 where it is not one of the seven emotions)."""
     dataset = load_dataset(data)
     majority = majority_labels(dataset, find_ferplus_file(Path(data)))
     test = dataset.usage == "PublicTest"
-    return dataset.row_ids[test], dataset.labels[test], majority[test]
+    return dataset.images[test], dataset.row_ids[test], dataset.labels[test], majority[test]
 
 
 def recorded_on(path: Path, rows: np.ndarray) -> np.ndarray:
-    with np.load(path, allow_pickle=False) as saved:
-        index = {int(r): i for i, r in enumerate(saved["row_ids"])}
-        missing = [int(r) for r in rows if int(r) not in index]
-        if missing:
-            raise SystemExit(f"{path}: {len(missing)} PublicTest faces not recorded (row {missing[0]} first); record "
-                             f"it on the same data with `edgefer teacher record`")
-        return saved["probs"][[index[int(r)] for r in rows]].astype(np.float64)
+    """A recording's probabilities of these rows on FER2013's seven classes (edgefer's own teacher lookup: an
+    eight-class FER+ recording is used on the seven by name, renormalised), or one line naming what is missing."""
+    try:
+        teacher = load_teacher(path, len(FER2013_CLASSES), classes=FER2013_CLASSES)
+        return teacher.recorded(rows).astype(np.float64)
+    except ModelError as error:
+        raise SystemExit(str(error)) from None
 
 
 def scorer(labels: np.ndarray, majority: np.ndarray):
@@ -180,7 +183,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
-    rows, labels, majority = test_faces(args.data)
+    _, rows, labels, majority = test_faces(args.data)
     probs = {path.stem: recorded_on(path, rows) for path in args.recordings}
     result = frontier(probs, scorer(labels, majority), args.samples, args.seed, args.target)
     bench = bench_points(args.bench) if args.bench else []

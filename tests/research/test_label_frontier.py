@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 
+from edgefer.data.classes import FER2013_CLASSES, FERPLUS_CLASSES
 from helpers import research_script
 
 
@@ -44,11 +45,24 @@ def test_two_experts_mix_along_the_line_and_a_target_beyond_it_is_not_reached(fr
     assert len(result["cloud"]) == 200
 
 
+def recording(path, rows, probs, classes):
+    np.savez(path, row_ids=np.array(rows), probs=np.asarray(probs, np.float32), tta=np.array("flip"),
+             source=np.array(path.name), classes=np.array(classes))
+
+
 def test_a_recording_without_the_test_faces_is_one_line_naming_the_file(frontier, tmp_path):
     path = tmp_path / "short.npz"
-    np.savez(path, row_ids=np.array([1, 2]), probs=np.full((2, 7), 1 / 7, np.float32))
-    with pytest.raises(SystemExit, match=r"short.npz: 1 PublicTest faces not recorded \(row 3 first\)"):
+    recording(path, [1, 2], np.full((2, 7), 1 / 7), FER2013_CLASSES)
+    with pytest.raises(SystemExit, match=r"short.npz: no recorded targets for data row 3 \(1 rows missing\)"):
         frontier.recorded_on(path, np.array([1, 2, 3]))
+
+
+def test_an_eight_class_ferplus_recording_is_scored_on_the_seven_emotions(frontier, tmp_path):
+    path = tmp_path / "ferplus.npz"
+    probs = np.array([[0.1, 0, 0, 0.2, 0, 0, 0.2, 0.5], [0, 0, 0, 0.5, 0, 0, 0, 0.5]])
+    recording(path, [7, 9], probs, FERPLUS_CLASSES)
+    seven = frontier.recorded_on(path, np.array([9, 7]))
+    np.testing.assert_allclose(seven, [[0, 0, 0, 1, 0, 0, 0], [0.2, 0, 0, 0.4, 0, 0, 0.4]], atol=1e-6)
 
 
 def test_bench_points_take_the_artifacts_with_both_label_sources(frontier, tmp_path):
