@@ -8,7 +8,8 @@
 # DATA: FER2013 with fer2013new.csv beside it (default ../shared/data/fer2013); WORK: recordings and the figure
 # (default ~/edgefer-runs/label-ceiling); RECIPE_WORK: research/recipes/default.sh's folder, whose A, AB and C exports
 # join the recordings when present (default ~/edgefer-runs/default); BENCH_JSON: an edgefer bench run to draw beside.
-# Run from the repository root (earlier packaged models come from git history). About 5 minutes on 2 cores.
+# Run from the repository root (earlier packaged models come from git history). About 8 minutes on 2 cores (7 min 50 s
+# on a 2-core Xeon with AVX-512).
 set -euo pipefail
 DATA=${1:-../shared/data/fer2013}
 W=${2:-$HOME/edgefer-runs/label-ceiling}
