@@ -15,6 +15,10 @@ PATH of its own weights); `--weights imagenet` is refused with that reason.
 
 `resnet18` is the face-sized ResNet-18 of the published FER2013 results (3x3 stride-1 stem, no max-pool; see
 edgefer.train.resnet): a distillation teacher for a GPU, 51 times the packaged default's compute per face.
+
+`plaincnn` is a VGG-style stack of dense 3x3 convolutions at 48 px (edgefer.train.plaincnn): int8 CPU kernels run about
+three times as many of its multiply-accumulates per millisecond as MobileNetV2's depthwise ones, so it is the wider
+network at a packaged model's latency. From scratch only (no published weights).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from typing import Callable
 
 from edgefer.core.keras_env import import_keras
 from edgefer.errors import ModelError
+from edgefer.train.plaincnn import plaincnn
 from edgefer.train.resnet import resnet18
 
 KERAS_WEIGHTS_SIZES = (96, 128, 160, 192, 224)
@@ -48,6 +53,7 @@ class BackboneSpec:
 
 
 MOBILENETV2_ALPHAS = (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)
+PLAINCNN_ALPHAS = (0.5, 0.625, 0.75, 1.0, 1.5)
 
 
 def _mobilenet_file(size: int, alpha: float = 1.0) -> str:
@@ -116,6 +122,16 @@ BACKBONES: dict[str, BackboneSpec] = {
             imagenet_file=lambda size, alpha=1.0: "none: Keras publishes no weights for the face-sized ResNet-18",
             default_unfreeze=20,
             alphas=(0.5, 1.0),
+            has_imagenet=False,
+        ),
+        BackboneSpec(
+            name="plaincnn",
+            constructor=plaincnn,
+            input_scaling="x / 127.5 - 1",
+            scaling_layer=_to_minus1_1,
+            imagenet_file=lambda size, alpha=1.0: "none: Keras publishes no weights for edgefer's plain CNN",
+            default_unfreeze=9,
+            alphas=PLAINCNN_ALPHAS,
             has_imagenet=False,
         ),
     )

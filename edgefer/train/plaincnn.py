@@ -1,0 +1,39 @@
+"""A plain 3x3 convolution stack for 48 px faces: the packaged-model shape that int8 CPUs run fastest.
+
+MobileNetV2's depthwise convolutions save multiply-accumulates but are memory-bound: XNNPACK's int8 kernels spend
+0.47 ms per face on the 24.5-MMAC default (MobileNetV2 1.0 at 64 px) and 0.26 ms on the 11.3-MMAC `fast`, while dense
+3x3 convolutions run about three times as many multiply-accumulates in the same time (`python
+research/input_size_latency.py --models mobilenetv2,plaincnn --alphas 0.5,0.625,0.75,1.0 --sizes 48,64 --threads 1`
+measures both on the machine at hand). So at a packaged model's latency a plain network can be several times wider.
+
+The layout is VGG's, sized for FER2013's faces: a 3x3 stem at 48 px, then three stages of max-pool and two
+convolution-BatchNorm-ReLU layers (24, 12 and 6 px). `alpha` scales every width (32-64-128-256 at 1.0: 96 MMAC).
+Keras publishes no weights for it, so it trains from scratch or from an edgefer run; the registry refuses
+`--weights imagenet` for it.
+"""
+
+from __future__ import annotations
+
+from edgefer.core.keras_env import import_keras
+
+PLAINCNN_WIDTHS = (32, 64, 128, 256)
+PLAINCNN_LAYERS = (1, 2, 2, 2)  # convolutions per stage; every stage after the stem starts with a 2x2 max-pool
+
+
+def plaincnn(input_shape, include_top: bool = False, weights=None, alpha: float = 1.0):
+    """The backbone (no top): output the last stage's feature map (6x6 for a 48 px face)."""
+    if include_top or weights is not None:
+        raise ValueError("plaincnn is built without a top and without pretrained weights")
+    keras = import_keras()
+    layers = keras.layers
+    inputs = keras.Input(input_shape, name="plaincnn_input")
+    x = inputs
+    for stage, (width, count) in enumerate(zip(PLAINCNN_WIDTHS, PLAINCNN_LAYERS)):
+        if stage:
+            x = layers.MaxPooling2D(name=f"stage{stage}_pool")(x)
+        for index in range(1, count + 1):
+            name = f"stage{stage}_conv{index}"
+            x = layers.Conv2D(max(8, round(width * alpha)), 3, padding="same", use_bias=False, name=name)(x)
+            x = layers.BatchNormalization(name=f"{name}_bn")(x)
+            x = layers.ReLU(name=f"{name}_relu")(x)
+    return keras.Model(inputs, x, name="plaincnn" if alpha == 1.0 else f"plaincnn_a{alpha}")
