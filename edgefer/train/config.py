@@ -40,6 +40,7 @@ RECIPES: dict[str, dict] = {
 }
 MIN_IMG_SIZE, MAX_IMG_SIZE = 32, 224
 DEFAULT_IMG_SIZE = 224
+DEFAULT_MODEL = "mobilenetv2"  # the backbone when neither --model nor a packaged start names one
 
 
 def expand_choice(value: str, choices: tuple[str, ...], every: str) -> list[str]:
@@ -56,8 +57,9 @@ class TrainConfig:
     """Every knob of a training run. A field with a flag in its metadata is an option of `edgefer train`, with this
     default and this help; the recipes (RECIPES) fill the knobs left as None."""
 
-    model: str = field(default="mobilenetv2", metadata=option(
-        "--model", f"{', '.join(BACKBONE_NAMES)} (the backbone registry), or all."))
+    model: str | None = field(default=None, metadata=option(
+        "--model", f"{', '.join(BACKBONE_NAMES)} (the backbone registry), or all. Default mobilenetv2, or the packaged "
+        "model's own with --weights default/fast/ferplus."))
     mode: str = field(default="simple", metadata=option(
         "--mode", "finetune recipe: simple (frozen base + head), advanced (augmentation, then fine-tuning), or both. "
         "Ignored by the scratch recipe."))
@@ -178,7 +180,8 @@ class TrainConfig:
         defaults = RECIPES[self.recipe_name]
         filled = {k: v for k, v in defaults.items() if getattr(self, k) is None and v is not None}
         source = self.packaged_source
-        architecture = {"img_size": source.img_size if source else DEFAULT_IMG_SIZE,
+        architecture = {"model": source.model if source else DEFAULT_MODEL,
+                        "img_size": source.img_size if source else DEFAULT_IMG_SIZE,
                         "alpha": source.alpha if source else 1.0,
                         # a packaged model's features already tell expressions apart: a linear head on them
                         "dense_units": () if source else filled.get("dense_units", self.dense_units)}
