@@ -989,14 +989,16 @@ def resolve_model_path(model=None) -> Path:
 # ---------------------------------------------------------------------------------------------------
 # "auto": which packaged model for this CPU, by measuring both here
 #
-# The default (24.5 MMAC) is the most accurate; fast (11.3 MMAC) gives up under 2 pp for fewer multiply-accumulates.
+# The default is the most accurate (6 pp more on the London Set's photos, under 1 pp on PublicTest); fast is a
+# plain CNN that int8 kernels run in less time per face.
 # Whether that buys time depends on the CPU: with int8 dot products (AVX-512 VNNI, AVX-VNNI, AMX) the default runs
 # nearly as fast as fast, without them (AVX2 only) about twice as slow. So "auto" times both here, batch 1 on the
 # given threads, and takes fast where it is at least AUTO_SPEEDUP times faster, else the default.
 
 AUTO = "auto"
 AUTO_CANDIDATES = ("default", "fast")  # the FER2013-label models (ferplus answers other labels: never picked)
-AUTO_SPEEDUP = 1.9  # measured: 1.76-1.78x with int8 dot products (AMD EPYC VNNI, Intel AMX), 2.0x on AVX2 only
+AUTO_SPEEDUP = 1.9  # MobileNetV2 fast: 1.76-1.78x with int8 dot products (AMD EPYC VNNI, Intel AMX), 2.0x on AVX2 only;
+# the plain-CNN fast: 2.2x on an Intel Xeon with AVX-512 VNNI (benchmarks/figures/fast-plaincnn-intel-avx512)
 
 
 @dataclass

@@ -1,10 +1,12 @@
 """A plain 3x3 convolution stack for 48 px faces: the packaged-model shape that int8 CPUs run fastest.
 
-MobileNetV2's depthwise convolutions save multiply-accumulates but are memory-bound: XNNPACK's int8 kernels spend
-0.47 ms per face on the 24.5-MMAC default (MobileNetV2 1.0 at 64 px) and 0.26 ms on the 11.3-MMAC `fast`, while dense
-3x3 convolutions run about three times as many multiply-accumulates in the same time (`python
+MobileNetV2's depthwise convolutions save multiply-accumulates but are memory-bound: on a 2-core Xeon with AVX-512
+VNNI, XNNPACK's int8 kernels spend 0.58 ms per face on MobileNetV2 1.0 at 64 px (24.5 MMAC) and 0.31 ms on 0.75 at
+48 px (11.3 MMAC), but 0.24 ms on this network at alpha 0.5 (24.9 MMAC) and 0.42 ms at 0.75 (55.3 MMAC): dense 3x3
+convolutions run about three times as many multiply-accumulates in the same time (`python
 research/input_size_latency.py --models mobilenetv2,plaincnn --alphas 0.5,0.625,0.75,1.0 --sizes 48,64 --threads 1`
-measures both on the machine at hand). So at a packaged model's latency a plain network can be several times wider.
+measures both on the machine at hand; benchmarks/figures/plaincnn-latency-intel-avx512). So at a packaged model's latency a plain network can be several times wider; the
+packaged `fast` is this network at alpha 0.5.
 
 The layout is VGG's, sized for FER2013's faces: a 3x3 stem at 48 px, then three stages of max-pool and two
 convolution-BatchNorm-ReLU layers (24, 12 and 6 px). `alpha` scales every width (32-64-128-256 at 1.0: 96 MMAC).
