@@ -43,8 +43,11 @@ DEFAULT_IMG_SIZE = 224
 DEFAULT_MODEL = "mobilenetv2"  # the backbone when neither --model nor a packaged start names one
 
 
-def expand_choice(value: str, choices: tuple[str, ...], every: str) -> list[str]:
-    """`--model all` / `--mode both` -> every choice; one choice -> itself; anything else a ConfigError."""
+def expand_choice(value: str | None, choices: tuple[str, ...], every: str) -> list[str | None]:
+    """`--model all` / `--mode both` -> every choice; one choice -> itself; None (not given: the configuration's own
+    default) -> [None]; anything else a ConfigError."""
+    if value is None:
+        return [None]
     if value == every:
         return list(choices)
     if value not in choices:
@@ -58,8 +61,8 @@ class TrainConfig:
     default and this help; the recipes (RECIPES) fill the knobs left as None."""
 
     model: str | None = field(default=None, metadata=option(
-        "--model", f"{', '.join(BACKBONE_NAMES)} (the backbone registry), or all. Default mobilenetv2, or the packaged "
-        "model's own with --weights default/fast/ferplus."))
+        "--model", f"{', '.join(BACKBONE_NAMES)} (the backbone registry), or all. Default {DEFAULT_MODEL}, or the "
+        "packaged model's own with --weights default/fast/ferplus."))
     mode: str = field(default="simple", metadata=option(
         "--mode", "finetune recipe: simple (frozen base + head), advanced (augmentation, then fine-tuning), or both. "
         "Ignored by the scratch recipe."))

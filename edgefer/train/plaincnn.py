@@ -5,8 +5,8 @@ VNNI, XNNPACK's int8 kernels spend 0.58 ms per face on MobileNetV2 1.0 at 64 px 
 48 px (11.3 MMAC), but 0.24 ms on this network at alpha 0.5 (24.9 MMAC) and 0.42 ms at 0.75 (55.3 MMAC): dense 3x3
 convolutions run about three times as many multiply-accumulates in the same time (`python
 research/input_size_latency.py --models mobilenetv2,plaincnn --alphas 0.5,0.625,0.75,1.0 --sizes 48,64 --threads 1`
-measures both on the machine at hand; benchmarks/figures/plaincnn-latency-intel-avx512). So at a packaged model's latency a plain network can be several times wider; the
-packaged `fast` is this network at alpha 0.5.
+measures both on the machine at hand; benchmarks/figures/plaincnn-latency-intel-avx512). So at a packaged model's
+latency a plain network can be several times wider; the packaged `fast` is this network at alpha 0.5.
 
 The layout is VGG's, sized for FER2013's faces: a 3x3 stem at 48 px, then three stages of max-pool and two
 convolution-BatchNorm-ReLU layers (24, 12 and 6 px). `alpha` scales every width (32-64-128-256 at 1.0: 96 MMAC).
@@ -16,7 +16,7 @@ Keras publishes no weights for it, so it trains from scratch or from an edgefer 
 
 from __future__ import annotations
 
-from edgefer.core.keras_env import import_keras
+from edgefer.train.scratch_blocks import conv_bn, scaled, scratch_input
 
 PLAINCNN_WIDTHS = (32, 64, 128, 256)
 PLAINCNN_LAYERS = (1, 2, 2, 2)  # convolutions per stage; every stage after the stem starts with a 2x2 max-pool
@@ -24,18 +24,12 @@ PLAINCNN_LAYERS = (1, 2, 2, 2)  # convolutions per stage; every stage after the 
 
 def plaincnn(input_shape, include_top: bool = False, weights=None, alpha: float = 1.0):
     """The backbone (no top): output the last stage's feature map (6x6 for a 48 px face)."""
-    if include_top or weights is not None:
-        raise ValueError("plaincnn is built without a top and without pretrained weights")
-    keras = import_keras()
-    layers = keras.layers
-    inputs = keras.Input(input_shape, name="plaincnn_input")
-    x = inputs
+    keras, x = scratch_input("plaincnn", input_shape, include_top, weights)
+    inputs, layers = x, keras.layers
     for stage, (width, count) in enumerate(zip(PLAINCNN_WIDTHS, PLAINCNN_LAYERS)):
         if stage:
             x = layers.MaxPooling2D(name=f"stage{stage}_pool")(x)
         for index in range(1, count + 1):
-            name = f"stage{stage}_conv{index}"
-            x = layers.Conv2D(max(8, round(width * alpha)), 3, padding="same", use_bias=False, name=name)(x)
-            x = layers.BatchNormalization(name=f"{name}_bn")(x)
-            x = layers.ReLU(name=f"{name}_relu")(x)
+            x = conv_bn(layers, x, scaled(width, alpha), 3, 1, f"stage{stage}_{index}")
+            x = layers.ReLU(name=f"stage{stage}_{index}_relu")(x)
     return keras.Model(inputs, x, name="plaincnn" if alpha == 1.0 else f"plaincnn_a{alpha}")

@@ -13,7 +13,7 @@ scratch; the backbone registry refuses `--weights imagenet` for it.
 
 from __future__ import annotations
 
-from edgefer.core.keras_env import import_keras
+from edgefer.train.scratch_blocks import conv_bn, scaled, scratch_input
 
 RESNET18_WIDTHS = (64, 128, 256, 512)
 RESNET18_BLOCKS = (2, 2, 2, 2)
@@ -21,32 +21,24 @@ RESNET18_BLOCKS = (2, 2, 2, 2)
 
 def resnet18(input_shape, include_top: bool = False, weights=None, alpha: float = 1.0):
     """The backbone (no top): face-sized ResNet-18, output the last stage's feature map."""
-    if include_top or weights is not None:
-        raise ValueError("resnet18 is built without a top and without pretrained weights")
-    keras = import_keras()
+    keras, inputs = scratch_input("resnet18", input_shape, include_top, weights)
     layers = keras.layers
-    inputs = keras.Input(input_shape, name="resnet18_input")
-    x = _conv_bn(layers, inputs, max(8, round(RESNET18_WIDTHS[0] * alpha)), 3, 1, "stem")
+    x = conv_bn(layers, inputs, scaled(RESNET18_WIDTHS[0], alpha), 3, 1, "stem")
     x = layers.ReLU(name="stem_relu")(x)
     for stage, (width, blocks) in enumerate(zip(RESNET18_WIDTHS, RESNET18_BLOCKS), start=1):
         for block in range(1, blocks + 1):
             stride = 2 if stage > 1 and block == 1 else 1
-            x = _basic_block(layers, x, max(8, round(width * alpha)), stride, f"stage{stage}_block{block}")
+            x = _basic_block(layers, x, scaled(width, alpha), stride, f"stage{stage}_block{block}")
     return keras.Model(inputs, x, name="resnet18" if alpha == 1.0 else f"resnet18_a{alpha}")
-
-
-def _conv_bn(layers, x, filters: int, kernel: int, stride: int, name: str):
-    x = layers.Conv2D(filters, kernel, strides=stride, padding="same", use_bias=False, name=f"{name}_conv")(x)
-    return layers.BatchNormalization(name=f"{name}_bn")(x)
 
 
 def _basic_block(layers, x, filters: int, stride: int, name: str):
     """Two 3x3 convolutions and the identity (or a 1x1 projection where the shape changes), then ReLU."""
     shortcut = x
     if stride != 1 or x.shape[-1] != filters:
-        shortcut = _conv_bn(layers, x, filters, 1, stride, f"{name}_proj")
-    y = _conv_bn(layers, x, filters, 3, stride, f"{name}_1")
+        shortcut = conv_bn(layers, x, filters, 1, stride, f"{name}_proj")
+    y = conv_bn(layers, x, filters, 3, stride, f"{name}_1")
     y = layers.ReLU(name=f"{name}_1_relu")(y)
-    y = _conv_bn(layers, y, filters, 3, 1, f"{name}_2")
+    y = conv_bn(layers, y, filters, 3, 1, f"{name}_2")
     y = layers.Add(name=f"{name}_add")([y, shortcut])
     return layers.ReLU(name=f"{name}_out")(y)

@@ -555,7 +555,7 @@ def train_command(values: dict, resume: Path | None, epochs_given: bool, out) ->
         results = [resume_run(resume, epochs=values["epochs"] if epochs_given else None)]
     else:
         results = [train(TrainConfig(**{**values, "model": name, "mode": run_mode}))
-                   for name in ([None] if values["model"] is None else expand_choice(values["model"], BACKBONE_NAMES, "all"))
+                   for name in expand_choice(values["model"], BACKBONE_NAMES, "all")
                    for run_mode in expand_choice(values["mode"], MODES, "both")]
     out.print(summary_table(results))
     if any(r.config.weights == "none" for r in results):
