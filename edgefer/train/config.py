@@ -92,8 +92,9 @@ class TrainConfig:
         "--img-size", "Side the 48x48 face is resized to inside the model (32-224). Default 224, or the packaged "
         "model's own size with --weights default/fast/ferplus."))
     alpha: float | None = field(default=None, metadata=option(
-        "--alpha", "Width multiplier: MobileNetV2 0.35, 0.5, 0.75, 1.0, 1.3 or 1.4, resnet18 0.5 or 1.0, plaincnn 0.5, "
-        "0.625, 0.75, 1.0 or 1.5 (narrower: faster, less accurate). Default 1.0, or the packaged model's."))
+        "--alpha", "Width multiplier: MobileNetV2 0.35, 0.5, 0.75, 1.0, 1.3 or 1.4, resnet18 0.5 or 1.0, plaincnn and "
+        "plaincnn-deep 0.5, 0.625, 0.75, 1.0 or 1.5 (narrower: faster, less accurate). Default 1.0, or the packaged "
+        "model's."))
     weights: str = field(default="imagenet", metadata=option(
         "--weights", "imagenet (Keras cache, downloads if missing), none (from scratch), default, fast or ferplus "
         "(start from that packaged model: offline, knows faces already; a new head when your classes differ), a "
