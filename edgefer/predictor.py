@@ -998,7 +998,8 @@ def resolve_model_path(model=None) -> Path:
 AUTO = "auto"
 AUTO_CANDIDATES = ("default", "fast")  # the FER2013-label models (ferplus answers other labels: never picked)
 AUTO_SPEEDUP = 1.9  # MobileNetV2 fast: 1.76-1.78x with int8 dot products (AMD EPYC VNNI, Intel AMX), 2.0x on AVX2 only;
-# the plain-CNN fast: 2.2x on an Intel Xeon with AVX-512 VNNI (benchmarks/figures/fast-plaincnn-intel-avx512)
+# the plain-CNN fast (plaincnn-deep 0.5): 1.8-2.8x on an Intel Xeon with AVX-512 VNNI, two bench runs
+# (benchmarks/figures/fast-plaincnn-deep-intel-avx512)
 
 
 @dataclass

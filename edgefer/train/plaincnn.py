@@ -6,7 +6,7 @@ VNNI, XNNPACK's int8 kernels spend 0.58 ms per face on MobileNetV2 1.0 at 64 px 
 convolutions run about three times as many multiply-accumulates in the same time (`python
 research/input_size_latency.py --models mobilenetv2,plaincnn --alphas 0.5,0.625,0.75,1.0 --sizes 48,64 --threads 1`
 measures both on the machine at hand; benchmarks/figures/plaincnn-latency-intel-avx512). So at a packaged model's
-latency a plain network can be several times wider; the packaged `fast` is this network at alpha 0.5.
+latency a plain network can be several times wider; the packaged `fast` is `plaincnn_deep` at alpha 0.5.
 
 The layout is VGG's, sized for FER2013's faces: a 3x3 stem at 48 px, then three stages of max-pool and two
 convolution-BatchNorm-ReLU layers (24, 12 and 6 px). `alpha` scales every width (32-64-128-256 at 1.0: 96 MMAC).

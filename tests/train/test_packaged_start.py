@@ -57,7 +57,7 @@ def test_every_weighted_op_is_read_in_keras_layout():
 def test_a_packaged_start_is_checked_against_its_architecture():
     with pytest.raises(ConfigError, match="--weights default is a mobilenetv2 with --alpha 1"):
         TrainConfig(weights="default", model="efficientnetb0").validate()
-    with pytest.raises(ConfigError, match="--weights fast is a plaincnn with --alpha 0.5"):
+    with pytest.raises(ConfigError, match="--weights fast is a plaincnn-deep with --alpha 0.5"):
         TrainConfig(weights="fast", alpha=1.0).validate()
     with pytest.raises(ConfigError, match="scratch recipe would re-learn BatchNorm"):
         TrainConfig(weights="default", recipe="scratch").validate()
