@@ -82,6 +82,20 @@ def _efficientnet_lite0(**kwargs):
                                      name="efficientnet_lite0", **kwargs)
 
 
+def _scratch_spec(name: str, constructor: Callable, what: str, default_unfreeze: int, alphas) -> BackboneSpec:
+    """A backbone edgefer builds itself (edgefer.train.scratch_blocks): inputs in [-1, 1], no published weights."""
+    return BackboneSpec(
+        name=name,
+        constructor=constructor,
+        input_scaling="x / 127.5 - 1",
+        scaling_layer=_to_minus1_1,
+        imagenet_file=lambda size, alpha=1.0: f"none: Keras publishes no weights for {what}",
+        default_unfreeze=default_unfreeze,
+        alphas=alphas,
+        has_imagenet=False,
+    )
+
+
 BACKBONES: dict[str, BackboneSpec] = {
     spec.name: spec
     for spec in (
@@ -115,36 +129,9 @@ BACKBONES: dict[str, BackboneSpec] = {
             default_unfreeze=40,
             has_imagenet=False,
         ),
-        BackboneSpec(
-            name="resnet18",
-            constructor=resnet18,
-            input_scaling="x / 127.5 - 1",
-            scaling_layer=_to_minus1_1,
-            imagenet_file=lambda size, alpha=1.0: "none: Keras publishes no weights for the face-sized ResNet-18",
-            default_unfreeze=20,
-            alphas=(0.5, 1.0),
-            has_imagenet=False,
-        ),
-        BackboneSpec(
-            name="plaincnn",
-            constructor=plaincnn,
-            input_scaling="x / 127.5 - 1",
-            scaling_layer=_to_minus1_1,
-            imagenet_file=lambda size, alpha=1.0: "none: Keras publishes no weights for edgefer's plain CNN",
-            default_unfreeze=9,
-            alphas=PLAINCNN_ALPHAS,
-            has_imagenet=False,
-        ),
-        BackboneSpec(
-            name="plaincnn-deep",
-            constructor=plaincnn_deep,
-            input_scaling="x / 127.5 - 1",
-            scaling_layer=_to_minus1_1,
-            imagenet_file=lambda size, alpha=1.0: "none: Keras publishes no weights for edgefer's plain CNN",
-            default_unfreeze=11,
-            alphas=PLAINCNN_ALPHAS,
-            has_imagenet=False,
-        ),
+        _scratch_spec("resnet18", resnet18, "the face-sized ResNet-18", default_unfreeze=20, alphas=(0.5, 1.0)),
+        _scratch_spec("plaincnn", plaincnn, "edgefer's plain CNN", default_unfreeze=9, alphas=PLAINCNN_ALPHAS),
+        _scratch_spec("plaincnn-deep", plaincnn_deep, "edgefer's plain CNN", default_unfreeze=11, alphas=PLAINCNN_ALPHAS),
     )
 }
 BACKBONE_NAMES: tuple[str, ...] = tuple(BACKBONES)
