@@ -1044,10 +1044,10 @@ def auto_model(num_threads: int | None = 1, runs: int = 200) -> AutoChoice:
     less = ((accuracy["default"] or 0) - (accuracy["fast"] or 0)) * 100
     if speedup >= AUTO_SPEEDUP:
         reason = (f"fast: {speedup:.2f}x faster than default here ({latency['fast']:.2f} vs {latency['default']:.2f} "
-                  f"ms/face) for {less:.1f} pp less accuracy on real photos")
+                  f"ms/face), {less:.1f} pp less accurate on real photos")
         return AutoChoice("fast", latency, accuracy, reason)
-    reason = (f"default: {less:.1f} pp more accurate on real photos; fast only {speedup:.2f}x faster here ({latency['fast']:.2f} vs "
-              f"{latency['default']:.2f} ms/face; fast from {AUTO_SPEEDUP}x)")
+    reason = (f"default: {less:.1f} pp more accurate on real photos; fast {speedup:.2f}x faster here "
+              f"({latency['fast']:.2f} vs {latency['default']:.2f} ms, fast from {AUTO_SPEEDUP}x)")
     return AutoChoice("default", latency, accuracy, reason)
 
 

@@ -125,7 +125,9 @@ def test_auto_picks_a_packaged_model_by_timing_them_here_and_says_why(monkeypatc
         auto_model.cache_clear()
         monkeypatch.setattr(predictor_module, "p50_ms_per_face",
                             lambda path, threads, runs, d=default_ms, f=fast_ms: d if "default" in path.name else f)
-        assert auto_model().name == expected
+        choice = auto_model()
+        assert choice.name == expected and "pp" in choice.reason and "on real photos" in choice.reason
+        assert len(choice.reason.split(": ", 1)[1]) < 96  # `edgefer models` prints it on one 100-column line
     auto_model.cache_clear()
 
 
