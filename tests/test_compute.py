@@ -34,16 +34,15 @@ def test_every_format_of_one_model_has_the_same_count(exported, trained_run):
 
 def test_packaged_models_count_as_their_architectures():
     from edgefer.predictor import packaged_model_path
-    from edgefer.train.plaincnn import PLAINCNN_DEEP_STAGE, PLAINCNN_LAYERS, PLAINCNN_WIDTHS
+    from edgefer.train.plaincnn import PLAINCNN_DEEP_LAYERS, PLAINCNN_DEEP_WIDTHS
     from edgefer.train.scratch_blocks import scaled
 
     default, fast = count_macs(packaged_model_path("default")), count_macs(packaged_model_path("fast"))
     assert 20e6 < default < 30e6  # MobileNetV2 a1.0 at 64 px: about (64/224)^2 of its 300 M at 224 px
     # fast: plaincnn-deep a0.5 at 48 px, dense 3x3 convolutions (3 gray-to-RGB channels in), side halved by each
     # stage's pool, down to its extra 3 px stage
-    widths, counts = PLAINCNN_WIDTHS + PLAINCNN_DEEP_STAGE[:1], PLAINCNN_LAYERS + PLAINCNN_DEEP_STAGE[1:]
     macs, channels, side = 0, 3, 48
-    for stage, (width, count) in enumerate(zip(widths, counts)):
+    for stage, (width, count) in enumerate(zip(PLAINCNN_DEEP_WIDTHS, PLAINCNN_DEEP_LAYERS)):
         side = side // 2 if stage else side
         for _ in range(count):
             macs, channels = macs + side * side * 9 * channels * scaled(width, 0.5), scaled(width, 0.5)

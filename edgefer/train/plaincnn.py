@@ -22,7 +22,8 @@ from edgefer.train.scratch_blocks import conv_bn, scaled, scratch_input
 
 PLAINCNN_WIDTHS = (32, 64, 128, 256)
 PLAINCNN_LAYERS = (1, 2, 2, 2)  # convolutions per stage; every stage after the stem starts with a 2x2 max-pool
-PLAINCNN_DEEP_STAGE = (512, 1)  # plaincnn_deep's extra stage: (width at alpha 1.0, convolutions)
+PLAINCNN_DEEP_WIDTHS = PLAINCNN_WIDTHS + (512,)  # plaincnn_deep: one more stage, at 3 px for a 48 px face,
+PLAINCNN_DEEP_LAYERS = PLAINCNN_LAYERS + (1,)  # of one convolution
 
 
 def plaincnn(input_shape, include_top: bool = False, weights=None, alpha: float = 1.0):
@@ -32,8 +33,8 @@ def plaincnn(input_shape, include_top: bool = False, weights=None, alpha: float 
 
 def plaincnn_deep(input_shape, include_top: bool = False, weights=None, alpha: float = 1.0):
     """plaincnn and one more pooled stage: output a 3x3 feature map for a 48 px face."""
-    widths, layers = PLAINCNN_WIDTHS + PLAINCNN_DEEP_STAGE[:1], PLAINCNN_LAYERS + PLAINCNN_DEEP_STAGE[1:]
-    return _plain_stack("plaincnn_deep", widths, layers, input_shape, include_top, weights, alpha)
+    return _plain_stack("plaincnn_deep", PLAINCNN_DEEP_WIDTHS, PLAINCNN_DEEP_LAYERS, input_shape, include_top, weights,
+                        alpha)
 
 
 def _plain_stack(name: str, widths, counts, input_shape, include_top: bool, weights, alpha: float):

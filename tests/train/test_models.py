@@ -79,13 +79,13 @@ def test_width_is_validated_and_names_the_imagenet_file():
 def test_plaincnn_deep_is_plaincnn_and_one_more_pooled_stage():
     """plaincnn-deep's extra stage halves the feature map (6 -> 3 px at 48 px) and adds the weights of one
     512 x alpha convolution; everything before it is plaincnn's."""
-    from edgefer.train.plaincnn import PLAINCNN_DEEP_STAGE, PLAINCNN_WIDTHS
+    from edgefer.train.plaincnn import PLAINCNN_DEEP_WIDTHS, PLAINCNN_WIDTHS
     from edgefer.train.scratch_blocks import scaled
 
     shallow, deep = (build_model(TrainConfig(model=name, img_size=48, weights="none", alpha=0.5), num_classes=7)
                      for name in ("plaincnn", "plaincnn-deep"))
     assert tuple(shallow.base.output_shape[1:3]) == (6, 6) and tuple(deep.base.output_shape[1:3]) == (3, 3)
-    width_in, width_out = scaled(PLAINCNN_WIDTHS[-1], 0.5), scaled(PLAINCNN_DEEP_STAGE[0], 0.5)
+    width_in, width_out = scaled(PLAINCNN_WIDTHS[-1], 0.5), scaled(PLAINCNN_DEEP_WIDTHS[-1], 0.5)
     extra = 9 * width_in * width_out + 4 * width_out  # the convolution and its BatchNorm
     head_growth = (width_out - width_in) * 7  # the 7-class dense layer's weights on the wider features
     assert deep.full.count_params() - shallow.full.count_params() == extra + head_growth
